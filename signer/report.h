@@ -1,0 +1,70 @@
+// report.h: what verification found, per signature, for people and machines.
+#ifndef AXIS_SIGNER_REPORT_H_
+#define AXIS_SIGNER_REPORT_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "signer/certs.h"
+
+namespace axis::signer {
+
+// ReferenceReport describes one ds:Reference of a signature.
+struct ReferenceReport {
+  std::string uri;
+  std::string covers;  // "document", "signature sig-1", "signed properties", or "refused"
+  std::vector<std::string> transforms;
+  std::string digest_method;
+  bool digest_ok = false;  // only meaningful when the signature was checked
+};
+
+// SignatureReport is the verdict on one ds:Signature and what it rests on.
+struct SignatureReport {
+  int index = 0;                    // 1-based, document order
+  std::string id;                   // the Id attribute, or "#<index>"
+  bool valid = false;
+  std::vector<std::string> reasons;   // why it is not valid; empty when valid
+  std::vector<std::string> warnings;  // noteworthy, not fatal
+  std::string signature_method;
+  std::optional<CertificateInfo> signer;
+  std::vector<std::string> chain;   // subjects, leaf first, as validated
+  bool chain_valid = false;
+  bool revoked = false;
+  std::string chain_error;
+  bool key_usage_ok = false;
+  bool cryptographic_ok = false;    // SignatureValue and every digest verified
+  bool covers_document = false;
+  std::vector<std::string> covers_signatures;  // Ids of earlier signatures covered
+  std::vector<ReferenceReport> references;
+  // XAdES
+  bool xades = false;
+  bool signed_properties_covered = false;
+  bool signing_certificate_matches = false;
+  std::optional<absl::Time> claimed_signing_time;
+  std::string role;
+};
+
+// Report is the outcome of verifying one document.
+struct Report {
+  std::string document;               // a name for the document (file path)
+  absl::Time verified_at;             // the time the chains were evaluated at
+  std::vector<std::string> problems;  // document-level refusals (duplicate Ids, ...)
+  std::vector<SignatureReport> signatures;
+  std::vector<std::string> signing_order;  // signature Ids, first signed first
+
+  // Valid is true when there is at least one signature, no document-level
+  // problem, and every signature is valid.
+  bool Valid() const;
+};
+
+// ReportText renders `report` for people.
+std::string ReportText(const Report& report);
+
+// ReportJson renders `report` as one JSON document.
+std::string ReportJson(const Report& report);
+
+}  // namespace axis::signer
+
+#endif  // AXIS_SIGNER_REPORT_H_

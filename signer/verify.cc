@@ -1,0 +1,556 @@
+#include "signer/verify.h"
+
+#include <xmlsec/openssl/crypto.h>
+#include <xmlsec/openssl/evp.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmltree.h>
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/openssl_error.h"
+#include "signer/internal/dsig.h"
+
+AXIS_MAKE_DELETER(xmlSecDSigCtx, xmlSecDSigCtxDestroy)
+AXIS_MAKE_DELETER(xmlSecKey, xmlSecKeyDestroy)
+
+namespace axis::signer {
+namespace {
+
+constexpr char kXPath2Href[] = "http://www.w3.org/2002/06/xmldsig-filter2";
+constexpr char kEnvelopedHref[] = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+
+const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+
+std::string StripSpace(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+bool HasSignatureAncestor(xmlNode* node) {
+  for (xmlNode* p = node->parent; p != nullptr && p->type == XML_ELEMENT_NODE; p = p->parent) {
+    if (IsElement(p, kDsigNs, "Signature")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool IsInside(xmlNode* node, xmlNode* ancestor) {
+  for (xmlNode* p = node; p != nullptr; p = p->parent) {
+    if (p == ancestor) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// CheckXPath2 accepts only the filter of axis's scheme: one dsig-xpath:XPath
+// with Filter="subtract" and the text //ds:Signature, ds bound to XML-DSig.
+std::string CheckXPath2(xmlNode* transform) {
+  std::vector<xmlNode*> kids = ChildElements(transform);
+  if (kids.size() != 1 || !IsElement(kids[0], kXPath2Href, "XPath")) {
+    return "XPath Filter 2.0 transform must hold exactly one XPath element";
+  }
+  if (AttrValue(kids[0], "Filter") != "subtract") {
+    return "XPath Filter 2.0 filter must be \"subtract\"";
+  }
+  if (absl::StripAsciiWhitespace(NodeText(kids[0])) != internal::kXPath2Expression) {
+    return absl::StrCat("XPath Filter 2.0 expression \"", NodeText(kids[0]),
+                        "\" is not the allowed \"//ds:Signature\"");
+  }
+  xmlNs* ns = xmlSearchNs(kids[0]->doc, kids[0], X("ds"));
+  if (ns == nullptr || xmlStrcmp(ns->href, X(kDsigNs)) != 0) {
+    return "XPath Filter 2.0: prefix ds is not bound to the XML-DSig namespace";
+  }
+  return "";
+}
+
+struct Context {
+  xmlDoc* doc;
+  xmlNode* root;
+  const std::map<std::string, xmlNode*>* ids;
+  const VerifyOptions* options;
+  absl::Time at;
+};
+
+// CheckReferences classifies each reference and applies the profile's
+// rules; it returns the signed-properties element when one is referenced.
+xmlNode* CheckReferences(const Context& ctx, xmlNode* sig, xmlNode* signed_info,
+                         SignatureReport* r) {
+  xmlNode* signed_props = nullptr;
+  for (xmlNode* ref : ChildElements(signed_info)) {
+    if (!IsElement(ref, kDsigNs, "Reference")) {
+      continue;
+    }
+    ReferenceReport rr;
+    bool has_uri = false;
+    rr.uri = AttrValue(ref, "URI", &has_uri);
+    bool enveloping_transform = false;  // enveloped or the XPath filter
+    if (xmlNode* transforms = FirstChildElement(ref, kDsigNs, "Transforms")) {
+      for (xmlNode* t : ChildElements(transforms)) {
+        std::string alg = AttrValue(t, "Algorithm");
+        rr.transforms.push_back(alg);
+        if (alg == kEnvelopedHref) {
+          enveloping_transform = true;
+        } else if (alg == kXPath2Href) {
+          if (std::string bad = CheckXPath2(t); !bad.empty()) {
+            r->reasons.push_back(bad);
+          }
+          enveloping_transform = true;
+        } else if (!internal::IsC14n(alg)) {
+          r->reasons.push_back(
+              absl::StrCat("reference \"", rr.uri, "\": transform ", alg, " is not allowed"));
+        }
+      }
+    }
+    rr.digest_method = AttrValue(FirstChildElement(ref, kDsigNs, "DigestMethod"), "Algorithm");
+    if (!internal::IsAllowedDigest(rr.digest_method)) {
+      r->reasons.push_back(absl::StrCat("reference \"", rr.uri, "\": digest method ",
+                                        rr.digest_method.empty() ? "(none)" : rr.digest_method,
+                                        " is not allowed (SHA-256 or stronger)"));
+    }
+    rr.covers = "refused";
+    if (!has_uri) {
+      r->reasons.push_back("a reference has no URI (detached content is refused)");
+    } else if (rr.uri.empty()) {
+      rr.covers = "document";
+      r->covers_document = true;
+      if (!enveloping_transform) {
+        r->reasons.push_back("reference URI=\"\" does not take the signature out (no enveloped "
+                             "or XPath Filter 2.0 transform)");
+      }
+    } else if (rr.uri[0] != '#' || rr.uri.find('(') != std::string::npos) {
+      r->reasons.push_back(
+          absl::StrCat("reference \"", rr.uri, "\" is external or an XPointer; refused"));
+    } else {
+      std::string id = rr.uri.substr(1);
+      auto it = ctx.ids->find(id);
+      xmlNode* target = it == ctx.ids->end() ? nullptr : it->second;
+      if (target == nullptr) {
+        r->reasons.push_back(absl::StrCat("reference ", rr.uri, " points to no element"));
+      } else if (target == ctx.root) {
+        rr.covers = "document";
+        r->covers_document = true;
+        if (!enveloping_transform && IsInside(sig, ctx.root)) {
+          r->reasons.push_back(absl::StrCat("reference ", rr.uri,
+                                            " covers the root without taking the signature out"));
+        }
+      } else if (IsElement(target, kDsigNs, "Signature") && target != sig) {
+        rr.covers = absl::StrCat("signature ", id);
+        r->covers_signatures.push_back(id);
+      } else if (IsElement(target, kXadesNs, "SignedProperties") && IsInside(target, sig)) {
+        rr.covers = "signed properties";
+        if (AttrValue(ref, "Type") != internal::kSignedPropertiesType) {
+          r->warnings.push_back("the SignedProperties reference lacks its Type attribute");
+        }
+        signed_props = target;
+      } else {
+        r->reasons.push_back(absl::StrCat(
+            "reference ", rr.uri, " points to ", reinterpret_cast<const char*>(target->name),
+            " at ", NodePath(target),
+            ", which is not the document root, another signature or this signature's "
+            "SignedProperties"));
+      }
+    }
+    r->references.push_back(std::move(rr));
+  }
+  if (r->references.empty()) {
+    r->reasons.push_back("SignedInfo has no reference");
+  }
+  if (!r->covers_document) {
+    r->reasons.push_back("the signature leaves the document content uncovered");
+  }
+  return signed_props;
+}
+
+// CheckObjects refuses any ds:Object that is not the holder of the signed
+// XAdES properties: its content would be outside every digest.
+xmlNode* CheckObjects(xmlNode* sig, xmlNode* signed_props, SignatureReport* r) {
+  xmlNode* qp_found = nullptr;
+  for (xmlNode* obj : ChildElements(sig)) {
+    if (!IsElement(obj, kDsigNs, "Object")) {
+      continue;
+    }
+    xmlNode* qp = FirstChildElement(obj, kXadesNs, "QualifyingProperties");
+    bool holds_signed = signed_props != nullptr && qp != nullptr && signed_props->parent == qp &&
+                        ChildElements(obj).size() == 1 && qp_found == nullptr;
+    if (!holds_signed) {
+      r->reasons.push_back(absl::StrCat("ds:Object at ", NodePath(obj),
+                                        " is not covered by the signature (unsigned content)"));
+      continue;
+    }
+    qp_found = qp;
+    if (AttrValue(qp, "Target") != "#" + r->id) {
+      r->reasons.push_back(absl::StrCat("QualifyingProperties Target \"", AttrValue(qp, "Target"),
+                                        "\" is not this signature (#", r->id, ")"));
+    }
+  }
+  return qp_found;
+}
+
+// SigningCertificateDigest reads XAdES SigningCertificateV2 (or V1)
+// Cert/CertDigest: the digest method and decoded value.
+bool SigningCertificateDigest(xmlNode* signed_props, std::string* method, std::string* value) {
+  xmlNode* ssp = FirstChildElement(signed_props, kXadesNs, "SignedSignatureProperties");
+  xmlNode* sc = FirstChildElement(ssp, kXadesNs, "SigningCertificateV2");
+  if (sc == nullptr) {
+    sc = FirstChildElement(ssp, kXadesNs, "SigningCertificate");
+  }
+  xmlNode* cert = FirstChildElement(sc, kXadesNs, "Cert");
+  xmlNode* digest = FirstChildElement(cert, kXadesNs, "CertDigest");
+  if (digest == nullptr) {
+    return false;
+  }
+  *method = AttrValue(FirstChildElement(digest, kDsigNs, "DigestMethod"), "Algorithm");
+  return absl::Base64Unescape(StripSpace(NodeText(FirstChildElement(digest, kDsigNs, "DigestValue"))),
+                              value);
+}
+
+const EVP_MD* DigestForHref(const std::string& href) {
+  if (href == "http://www.w3.org/2001/04/xmlenc#sha256") {
+    return EVP_sha256();
+  }
+  if (href == "http://www.w3.org/2001/04/xmldsig-more#sha384") {
+    return EVP_sha384();
+  }
+  if (href == "http://www.w3.org/2001/04/xmlenc#sha512") {
+    return EVP_sha512();
+  }
+  return nullptr;
+}
+
+void ReadXades(xmlNode* signed_props, SignatureReport* r) {
+  xmlNode* ssp = FirstChildElement(signed_props, kXadesNs, "SignedSignatureProperties");
+  std::string when = std::string(absl::StripAsciiWhitespace(
+      NodeText(FirstChildElement(ssp, kXadesNs, "SigningTime"))));
+  absl::Time t;
+  std::string err;
+  if (!when.empty()) {
+    if (absl::ParseTime(absl::RFC3339_full, when, &t, &err)) {
+      r->claimed_signing_time = t;
+    } else {
+      r->reasons.push_back(absl::StrCat("SigningTime \"", when, "\" is not an xs:dateTime"));
+    }
+  }
+  xmlNode* role = FirstChildElement(ssp, kXadesNs, "SignerRoleV2");
+  if (role == nullptr) {
+    role = FirstChildElement(ssp, kXadesNs, "SignerRole");
+  }
+  xmlNode* claimed = FirstChildElement(FirstChildElement(role, kXadesNs, "ClaimedRoles"), kXadesNs,
+                                       "ClaimedRole");
+  r->role = std::string(absl::StripAsciiWhitespace(NodeText(claimed)));
+}
+
+// RunXmlSec checks the SignatureValue and every digest with xmlsec, with the
+// key taken from the validated certificate (never from KeyInfo).
+void RunXmlSec(xmlNode* sig, EVP_PKEY* pub, const internal::SignatureAlgorithm* alg,
+               SignatureReport* r) {
+  UniquePtr<xmlSecDSigCtx> ctx(xmlSecDSigCtxCreate(nullptr));
+  UniquePtr<xmlSecKey> key(xmlSecKeyCreate());
+  EVP_PKEY_up_ref(pub);
+  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(pub);
+  if (data == nullptr || xmlSecKeySetValue(key.get(), data) < 0) {
+    if (data == nullptr) {
+      EVP_PKEY_free(pub);
+    } else {
+      xmlSecKeyDataDestroy(data);
+    }
+    r->reasons.push_back("the signing certificate's key cannot be used");
+    return;
+  }
+  ctx->signKey = key.release();
+  ctx->flags |= XMLSEC_DSIG_FLAGS_STORE_SIGNEDINFO_REFERENCES | XMLSEC_DSIG_FLAGS_IGNORE_MANIFESTS;
+  ctx->enabledReferenceUris = static_cast<xmlSecTransformUriType>(
+      xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument);
+  const xmlSecTransformId c14n[] = {xmlSecTransformInclC14NId,   xmlSecTransformInclC14NWithCommentsId,
+                                    xmlSecTransformExclC14NId,   xmlSecTransformExclC14NWithCommentsId,
+                                    xmlSecTransformInclC14N11Id, xmlSecTransformInclC14N11WithCommentsId};
+  for (xmlSecTransformId t : c14n) {
+    xmlSecDSigCtxEnableReferenceTransform(ctx.get(), t);
+    xmlSecDSigCtxEnableSignatureTransform(ctx.get(), t);
+  }
+  xmlSecDSigCtxEnableReferenceTransform(ctx.get(), xmlSecTransformEnvelopedId);
+  xmlSecDSigCtxEnableReferenceTransform(ctx.get(), xmlSecTransformXPath2Id);
+  xmlSecDSigCtxEnableReferenceTransform(ctx.get(), xmlSecOpenSSLTransformSha256Id);
+  xmlSecDSigCtxEnableReferenceTransform(ctx.get(), xmlSecOpenSSLTransformSha384Id);
+  xmlSecDSigCtxEnableReferenceTransform(ctx.get(), xmlSecOpenSSLTransformSha512Id);
+  xmlSecDSigCtxEnableSignatureTransform(ctx.get(), alg->transform());
+  if (xmlSecDSigCtxVerify(ctx.get(), sig) < 0) {
+    r->reasons.push_back(std::string(OpenSslError("the signature could not be processed").message()));
+    return;
+  }
+  bool all_refs = true;
+  xmlSecSize n = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
+  for (xmlSecSize i = 0; i < n; ++i) {
+    auto* ref = static_cast<xmlSecDSigReferenceCtxPtr>(
+        xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
+    bool ok = ref != nullptr && ref->status == xmlSecDSigStatusSucceeded;
+    if (i < r->references.size()) {
+      r->references[i].digest_ok = ok;
+    }
+    if (!ok) {
+      all_refs = false;
+      std::string uri = ref != nullptr && ref->uri != nullptr
+                            ? reinterpret_cast<const char*>(ref->uri)
+                            : std::string();
+      r->reasons.push_back(absl::StrCat("digest of reference \"", uri,
+                                        "\" does not match: the content it covers was altered"));
+    }
+  }
+  if (ctx->status == xmlSecDSigStatusSucceeded) {
+    r->cryptographic_ok = true;
+  } else if (all_refs) {
+    r->reasons.push_back("SignatureValue does not verify with the signing certificate's key");
+  }
+}
+
+SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
+  SignatureReport r;
+  r.index = index;
+  r.id = AttrValue(sig, "Id");
+  if (r.id.empty()) {
+    r.id = absl::StrCat("#", index);
+  }
+  if (HasSignatureAncestor(sig)) {
+    r.reasons.push_back("the signature is nested inside another signature");
+    return r;
+  }
+  std::vector<xmlNode*> kids = ChildElements(sig);
+  if (kids.empty() || !IsElement(kids[0], kDsigNs, "SignedInfo")) {
+    r.reasons.push_back("ds:Signature does not start with ds:SignedInfo");
+    return r;
+  }
+  xmlNode* signed_info = kids[0];
+  std::string c14n =
+      AttrValue(FirstChildElement(signed_info, kDsigNs, "CanonicalizationMethod"), "Algorithm");
+  if (!internal::IsC14n(c14n)) {
+    r.reasons.push_back(absl::StrCat("canonicalization method ", c14n.empty() ? "(none)" : c14n,
+                                     " is not allowed"));
+  }
+  r.signature_method =
+      AttrValue(FirstChildElement(signed_info, kDsigNs, "SignatureMethod"), "Algorithm");
+  const internal::SignatureAlgorithm* alg = internal::FindSignatureAlgorithm(r.signature_method);
+  if (alg == nullptr) {
+    r.reasons.push_back(absl::StrCat("signature method ", r.signature_method,
+                                     " is not allowed (RSA or ECDSA with SHA-256 or stronger; "
+                                     "SHA-1, MD5, DSA and HMAC are refused)"));
+  }
+  xmlNode* signed_props = CheckReferences(ctx, sig, signed_info, &r);
+  xmlNode* qp = CheckObjects(sig, signed_props, &r);
+  r.xades = qp != nullptr;
+  r.signed_properties_covered = signed_props != nullptr;
+  if (r.xades) {
+    ReadXades(signed_props, &r);
+  } else if (ctx.options->require_xades) {
+    r.reasons.push_back("no XAdES SignedProperties (required for official documents)");
+  }
+
+  // Certificates: KeyInfo is a hint; the signed properties name the signer.
+  std::vector<UniquePtr<X509>> certs;
+  xmlNode* key_info = FirstChildElement(sig, kDsigNs, "KeyInfo");
+  for (xmlNode* data : ChildElements(key_info)) {
+    if (!IsElement(data, kDsigNs, "X509Data")) {
+      continue;
+    }
+    for (xmlNode* c : ChildElements(data)) {
+      if (!IsElement(c, kDsigNs, "X509Certificate")) {
+        continue;
+      }
+      std::string der;
+      absl::StatusOr<UniquePtr<X509>> cert =
+          absl::Base64Unescape(StripSpace(NodeText(c)), &der)
+              ? ParseDerCertificate(der)
+              : absl::StatusOr<UniquePtr<X509>>(absl::InvalidArgumentError("bad base64"));
+      if (!cert.ok()) {
+        r.reasons.push_back(absl::StrCat("KeyInfo holds an unreadable certificate: ",
+                                         cert.status().message()));
+        continue;
+      }
+      certs.push_back(std::move(*cert));
+    }
+  }
+  X509* signer = nullptr;
+  if (r.xades) {
+    std::string method, digest;
+    const EVP_MD* md = nullptr;
+    if (!SigningCertificateDigest(signed_props, &method, &digest)) {
+      r.reasons.push_back("XAdES SigningCertificateV2 is missing or unreadable");
+    } else if ((md = DigestForHref(method)) == nullptr) {
+      r.reasons.push_back(absl::StrCat("SigningCertificateV2 digest method ", method,
+                                       " is not allowed"));
+    } else {
+      for (const auto& c : certs) {
+        unsigned char buf[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        X509_digest(c.get(), md, buf, &len);
+        if (digest == std::string(reinterpret_cast<char*>(buf), len)) {
+          signer = c.get();
+          break;
+        }
+      }
+      if (signer == nullptr) {
+        r.reasons.push_back(
+            "no certificate in KeyInfo matches XAdES SigningCertificateV2 (KeyInfo swapped?)");
+      } else {
+        r.signing_certificate_matches = true;
+      }
+    }
+  } else if (!certs.empty()) {
+    signer = certs[0].get();
+  }
+  if (certs.empty()) {
+    r.reasons.push_back("no signing certificate in KeyInfo (X509Data/X509Certificate)");
+  }
+  if (signer == nullptr) {
+    return r;
+  }
+  r.signer = DescribeCertificate(signer);
+  EVP_PKEY* pub = X509_get0_pubkey(signer);
+  if (pub == nullptr) {
+    r.reasons.push_back("the signing certificate has no usable public key");
+    return r;
+  }
+  if (std::string weak = KeyStrengthProblem(pub); !weak.empty()) {
+    r.reasons.push_back(absl::StrCat("signing key refused: ", weak));
+  }
+  if (alg != nullptr && EVP_PKEY_get_base_id(pub) != alg->key_type) {
+    r.reasons.push_back("the signature method does not fit the signing certificate's key type");
+    alg = nullptr;
+  }
+  uint32_t ku = X509_get_key_usage(signer);
+  r.key_usage_ok = ku == UINT32_MAX || (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) != 0;
+  if (!r.key_usage_ok) {
+    r.reasons.push_back(
+        "the signing certificate's key usage has neither digitalSignature nor nonRepudiation");
+  }
+  std::vector<X509*> untrusted;
+  for (const auto& c : certs) {
+    if (c.get() != signer) {
+      untrusted.push_back(c.get());
+    }
+  }
+  ChainResult chain = ValidateChain(signer, untrusted, *ctx.options->trust, ctx.at);
+  r.chain_valid = chain.valid;
+  r.revoked = chain.revoked;
+  r.chain_error = chain.error;
+  r.chain = chain.chain;
+  if (!chain.valid) {
+    r.reasons.push_back(absl::StrCat("the signing certificate is not trusted at ",
+                                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ctx.at,
+                                                      absl::UTCTimeZone()),
+                                     ": ", chain.error));
+  }
+  // Only a signature whose structure passed the profile reaches xmlsec: an
+  // XSLT transform or an external URI must never run.
+  bool structure_ok = alg != nullptr;
+  for (const ReferenceReport& ref : r.references) {
+    structure_ok = structure_ok && ref.covers != "refused";
+  }
+  for (const std::string& reason : r.reasons) {
+    if (reason.find("transform") != std::string::npos ||
+        reason.find("XPath") != std::string::npos || reason.find("canonicalization") != std::string::npos ||
+        reason.find("digest method") != std::string::npos) {
+      structure_ok = false;
+    }
+  }
+  if (structure_ok) {
+    RunXmlSec(sig, pub, alg, &r);
+  }
+  r.valid = r.reasons.empty();
+  return r;
+}
+
+// SigningOrder lists signatures so that each comes after those it covers.
+std::vector<std::string> SigningOrder(const std::vector<SignatureReport>& sigs) {
+  std::vector<std::string> order;
+  std::set<std::string> placed;
+  while (order.size() < sigs.size()) {
+    bool progress = false;
+    for (const SignatureReport& s : sigs) {
+      if (placed.count(s.id)) {
+        continue;
+      }
+      bool ready = true;
+      for (const std::string& dep : s.covers_signatures) {
+        bool known = false;
+        for (const SignatureReport& o : sigs) {
+          known = known || o.id == dep;
+        }
+        ready = ready && (!known || placed.count(dep));
+      }
+      if (ready) {
+        order.push_back(s.id);
+        placed.insert(s.id);
+        progress = true;
+      }
+    }
+    if (!progress) {
+      break;  // a cycle cannot verify anyway; leave the order partial
+    }
+  }
+  return order;
+}
+
+}  // namespace
+
+absl::StatusOr<Report> VerifyDocument(absl::string_view xml, const VerifyOptions& options) {
+  if (options.trust == nullptr) {
+    return absl::InvalidArgumentError("VerifyDocument: no trust store");
+  }
+  absl::StatusOr<UniquePtr<xmlDoc>> doc = ParseXml(xml, options.document_name, options.limits);
+  if (!doc.ok()) {
+    return doc.status();
+  }
+  Report report;
+  report.document = options.document_name;
+  report.verified_at = options.at == absl::InfinitePast() ? absl::Now() : options.at;
+  std::string duplicate;
+  std::map<std::string, xmlNode*> ids = internal::CollectIds(doc->get(), &duplicate);
+  std::vector<xmlNode*> sigs = internal::FindSignatures(doc->get());
+  if (!duplicate.empty()) {
+    // Signature wrapping relies on two elements answering to one Id.
+    report.problems.push_back(
+        absl::StrCat("the Id \"", duplicate, "\" occurs more than once (signature wrapping?)"));
+  }
+  if (sigs.empty()) {
+    report.problems.push_back("the document carries no signature");
+    return report;
+  }
+  const xmlChar* id_attrs[] = {X("Id"), nullptr};
+  xmlSecAddIDs(doc->get(), xmlDocGetRootElement(doc->get()), id_attrs);
+  Context ctx{doc->get(), xmlDocGetRootElement(doc->get()), &ids, &options, report.verified_at};
+  for (size_t i = 0; i < sigs.size(); ++i) {
+    report.signatures.push_back(VerifyOne(ctx, sigs[i], static_cast<int>(i + 1)));
+    if (!duplicate.empty()) {
+      report.signatures.back().valid = false;
+    }
+  }
+  report.signing_order = SigningOrder(report.signatures);
+  for (const SignatureReport& s : report.signatures) {
+    for (const SignatureReport& earlier : report.signatures) {
+      if (earlier.index >= s.index) {
+        break;
+      }
+      bool covered = false;
+      for (const std::string& c : s.covers_signatures) {
+        covered = covered || c == earlier.id;
+      }
+      if (!covered) {
+        report.signatures[s.index - 1].warnings.push_back(absl::StrCat(
+            "does not cover the earlier signature ", earlier.id, " (a co-signature, not a counter-signature)"));
+      }
+    }
+  }
+  return report;
+}
+
+}  // namespace axis::signer

@@ -1,0 +1,52 @@
+// verify.h: verification of every signature in a document, strict profile.
+//
+// The strict profile for official documents:
+// - references only to the whole document (URI=""), or by an Id that occurs
+//   exactly once to the document's root element, to other ds:Signature
+//   elements, and to the signature's own xades:SignedProperties; no
+//   external URIs, no XPointer;
+// - transforms only enveloped-signature, the C14N family, and the XPath
+//   Filter 2.0 "subtract //ds:Signature" of axis's multi-signature scheme;
+// - each signature must cover the document content; since the filter takes
+//   every ds:Signature out of that content, every ds:Signature is itself
+//   verified, may not nest in another, and may hold no ds:Object other than
+//   its signed XAdES properties;
+// - SignatureMethod RSA (>= 2048 bits, PKCS#1 v1.5 or PSS) or ECDSA
+//   (P-256/384/521) with SHA-256 or stronger; digests SHA-256 or stronger;
+// - the signing certificate (KeyInfo is only a hint: the one XAdES
+//   SigningCertificateV2 names, else the first) chains to a trust anchor at
+//   the evaluation time and has digitalSignature or nonRepudiation.
+// The XML itself is parsed with no DTD, no entities, no network, bounded.
+#ifndef AXIS_SIGNER_VERIFY_H_
+#define AXIS_SIGNER_VERIFY_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "signer/certs.h"
+#include "signer/report.h"
+#include "signer/xml.h"
+
+namespace axis::signer {
+
+// VerifyOptions says against what and when signatures are judged.
+struct VerifyOptions {
+  const TrustStore* trust = nullptr;  // required
+  absl::Time at = absl::InfinitePast();  // InfinitePast: now
+  bool require_xades = false;          // refuse plain XML-DSig signatures
+  std::string document_name = "document";
+  XmlLimits limits;
+};
+
+// VerifyDocument checks every ds:Signature of `xml`. Returns a report
+// (possibly with invalid verdicts) when the XML is readable; the report's
+// Valid() is the document's verdict. INVALID_ARGUMENT when the XML cannot be
+// parsed (malformed, DOCTYPE, too deep), RESOURCE_EXHAUSTED when too large.
+// Thread-safe.
+absl::StatusOr<Report> VerifyDocument(absl::string_view xml, const VerifyOptions& options);
+
+}  // namespace axis::signer
+
+#endif  // AXIS_SIGNER_VERIFY_H_

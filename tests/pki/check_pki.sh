@@ -21,9 +21,7 @@ CHAIN=chain.pem
 CRL=crl.pem
 NCHECKS=0
 TMPD="$(mktemp -d)"
-OCSP_PID=
 cleanup() {
-    [ -n "$OCSP_PID" ] && kill "$OCSP_PID" 2>/dev/null
     rm -rf "$TMPD"
 }
 trap cleanup EXIT
@@ -236,30 +234,28 @@ enc_key_ok() {
     fi
 }
 
-ocsp_live() {
-    local port='' i out
-    command -v timeout >/dev/null || die "coreutils timeout missing"
-    timeout 30 openssl ocsp -index issuing-ca/index.txt -CA chain.pem \
-        -rsigner ocsp/ocsp.cert.pem -rkey ocsp/ocsp.key.pem -port 0 -nrequest 2 \
-        >"$TMPD/ocsp.log" 2>&1 &
-    OCSP_PID=$!
-    for i in $(seq 50); do
-        port=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\) .*/\1/p' "$TMPD/ocsp.log")
-        [ -n "$port" ] && break
-        sleep 0.1
-    done
-    [ -n "$port" ] || die "responder did not start: $(cat "$TMPD/ocsp.log")"
-    out=$(openssl ocsp -issuer chain.pem -cert agencies/vpcp/leader.cert.pem \
-          -url "http://127.0.0.1:$port" -CAfile ca-bundle.pem 2>&1) || die "$out"
+ocsp_status() {
+    # The real `openssl ocsp` responder answers a request read from a file:
+    # OpenSSL 3.0's -port listens on every interface, and a test server may
+    # only listen on 127.0.0.1, so the HTTP leg is left out here.
+    local cert=$1 out
+    rm -f "$TMPD/req.der" "$TMPD/resp.der"
+    openssl ocsp -issuer chain.pem -cert "$cert" -no_nonce -reqout "$TMPD/req.der" >/dev/null 2>&1 ||
+        die "cannot build an OCSP request for $cert"
+    out=$(openssl ocsp -index issuing-ca/index.txt -CA chain.pem -rsigner ocsp/ocsp.cert.pem \
+          -rkey ocsp/ocsp.key.pem -reqin "$TMPD/req.der" -respout "$TMPD/resp.der" 2>&1) || die "$out"
+    openssl ocsp -respin "$TMPD/resp.der" -issuer chain.pem -cert "$cert" -CAfile ca-bundle.pem 2>&1
+}
+
+ocsp_responder() {
+    local out
+    out=$(ocsp_status agencies/vpcp/leader.cert.pem) || die "$out"
     printf '%s\n' "$out" | grep -qx 'agencies/vpcp/leader.cert.pem: good' || die "$out"
     printf '%s\n' "$out" | grep -qx 'Response verify OK' || die "$out"
-    out=$(openssl ocsp -issuer chain.pem -cert negative/revoked-leader.cert.pem \
-          -url "http://127.0.0.1:$port" -CAfile ca-bundle.pem 2>&1) || die "$out"
+    out=$(ocsp_status negative/revoked-leader.cert.pem) || die "$out"
     printf '%s\n' "$out" | grep -qx 'negative/revoked-leader.cert.pem: revoked' || die "$out"
     printf '%s\n' "$out" | grep -qF 'Reason: keyCompromise' || die "$out"
     printf '%s\n' "$out" | grep -qF 'Revocation Time: Jan  1 00:00:00 2026 GMT' || die "$out"
-    wait "$OCSP_PID" 2>/dev/null
-    OCSP_PID=
 }
 
 # ------------------------------------------------------------------ checks
@@ -402,7 +398,7 @@ for n in revoked-leader expired-leader notyet-leader wrong-usage-leader untruste
     check "$n: key matches, unencrypted PKCS#8" key_matches "$N/$n.key.pem" "$N/$n.cert.pem"
 done
 
-# Live OCSP responder (openssl ocsp -index) on an ephemeral port, queried at 127.0.0.1.
-check "ocsp responder: vpcp leader good, revoked-leader revoked (keyCompromise)" ocsp_live
+# The openssl ocsp responder over the CA index: good and revoked answers.
+check "ocsp responder: vpcp leader good, revoked-leader revoked (keyCompromise)" ocsp_responder
 
 echo "check_pki: all $NCHECKS checks passed ($PWD)"

@@ -25,6 +25,7 @@ int Main(int argc, char** argv) {
   Command run;
   AddSignCommand(app, &run);
   AddVerifyCommand(app, &run);
+  AddEdxmlCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

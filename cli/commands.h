@@ -36,6 +36,9 @@ int Fail(const absl::Status& status);
 void AddSignCommand(CLI::App& app, Command* run);
 void AddVerifyCommand(CLI::App& app, Command* run);
 
+// AddEdxmlCommand registers `axis edxml new|show|validate|extract|status`.
+void AddEdxmlCommand(CLI::App& app, Command* run);
+
 // Main runs the axis command line.
 int Main(int argc, char** argv);
 

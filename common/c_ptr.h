@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 #include <openssl/bio.h>
@@ -44,6 +45,7 @@ AXIS_MAKE_DELETER(BIGNUM, BN_free)
 AXIS_MAKE_DELETER(EVP_PKEY, EVP_PKEY_free)
 AXIS_MAKE_DELETER(EVP_PKEY_CTX, EVP_PKEY_CTX_free)
 AXIS_MAKE_DELETER(EVP_MD_CTX, EVP_MD_CTX_free)
+AXIS_MAKE_DELETER(EVP_ENCODE_CTX, EVP_ENCODE_CTX_free)
 AXIS_MAKE_DELETER(ECDSA_SIG, ECDSA_SIG_free)
 AXIS_MAKE_DELETER(X509, X509_free)
 AXIS_MAKE_DELETER(X509_CRL, X509_CRL_free)
@@ -62,10 +64,12 @@ AXIS_MAKE_DELETER(TS_RESP, TS_RESP_free)
 AXIS_MAKE_DELETER(TS_MSG_IMPRINT, TS_MSG_IMPRINT_free)
 AXIS_MAKE_DELETER(TS_VERIFY_CTX, TS_VERIFY_CTX_free)
 AXIS_MAKE_DELETER(GENERAL_NAMES, GENERAL_NAMES_free)
+AXIS_MAKE_DELETER(EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free)
 AXIS_MAKE_DELETER(xmlDoc, xmlFreeDoc)
 AXIS_MAKE_DELETER(xmlXPathContext, xmlXPathFreeContext)
 AXIS_MAKE_DELETER(xmlXPathObject, xmlXPathFreeObject)
 AXIS_MAKE_DELETER(xmlChar, xmlFree)
+AXIS_MAKE_DELETER(xmlParserCtxt, xmlFreeParserCtxt)
 
 namespace axis::internal {
 // STACK_OF(X509) owns its certificates.

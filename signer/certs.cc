@@ -21,6 +21,20 @@ std::string NameToString(const X509_NAME* name) {
   return std::string(data, static_cast<size_t>(len));
 }
 
+// AcceptMissingCaCrl lets a CA certificate through when the store holds no
+// CRL from its issuer (roots rarely publish one), while a missing CRL for the
+// end-entity certificate, and every revocation found, still fail: with
+// X509_V_FLAG_CRL_CHECK_ALL alone, a store holding only the issuing CA's CRL
+// would refuse every chain with "unable to get certificate CRL".
+int AcceptMissingCaCrl(int ok, X509_STORE_CTX* ctx) {
+  if (ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
+      X509_STORE_CTX_get_error_depth(ctx) > 0) {
+    X509_STORE_CTX_set_error(ctx, X509_V_OK);
+    return 1;
+  }
+  return ok;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<UniquePtr<X509>>> ParsePemCertificates(absl::string_view pem,
@@ -114,6 +128,32 @@ std::string KeyStrengthProblem(EVP_PKEY* key) {
   return absl::StrCat("key type ", OBJ_nid2sn(id), " is refused");
 }
 
+std::string DocumentSigningUsageProblem(X509* cert) {
+  uint32_t ku = X509_get_key_usage(cert);
+  if (ku != UINT32_MAX && (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
+    return "its key usage has neither digitalSignature nor nonRepudiation";
+  }
+  if ((X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) == 0) {
+    return "";
+  }
+  UniquePtr<EXTENDED_KEY_USAGE> eku(static_cast<EXTENDED_KEY_USAGE*>(
+      X509_get_ext_d2i(cert, NID_ext_key_usage, nullptr, nullptr)));
+  std::string seen;
+  for (int i = 0; eku != nullptr && i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+    const ASN1_OBJECT* oid = sk_ASN1_OBJECT_value(eku.get(), i);
+    int nid = OBJ_obj2nid(oid);
+    char text[80];
+    OBJ_obj2txt(text, sizeof(text), oid, 1);
+    if (nid == NID_email_protect || nid == NID_anyExtendedKeyUsage ||
+        std::string(text) == "1.3.6.1.5.5.7.3.36") {  // id-kp-documentSigning
+      return "";
+    }
+    absl::StrAppend(&seen, seen.empty() ? "" : ", ",
+                    nid == NID_undef ? text : OBJ_nid2ln(nid));
+  }
+  return absl::StrCat("its extended key usage (", seen, ") does not allow document signing");
+}
+
 CertificateInfo DescribeCertificate(X509* cert) {
   CertificateInfo info;
   info.subject = NameToString(X509_get_subject_name(cert));
@@ -138,6 +178,10 @@ CertificateInfo DescribeCertificate(X509* cert) {
                       : g == "secp384r1" ? "EC-P-384"
                       : g == "secp521r1" ? "EC-P-521"
                                          : absl::StrCat("EC-", g);
+    } else if (id == EVP_PKEY_RSA) {
+      info.key_type = absl::StrCat("RSA-", EVP_PKEY_get_bits(key));
+    } else if (id == EVP_PKEY_RSA_PSS) {
+      info.key_type = absl::StrCat("RSA-PSS-", EVP_PKEY_get_bits(key));
     } else {
       info.key_type = absl::StrCat(OBJ_nid2sn(id), "-", EVP_PKEY_get_bits(key));
     }
@@ -240,6 +284,7 @@ ChainResult ValidateChain(X509* leaf, const std::vector<X509*>& untrusted, const
   unsigned long flags = X509_V_FLAG_X509_STRICT;
   if (crl_check) {
     flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+    X509_STORE_CTX_set_verify_cb(ctx.get(), AcceptMissingCaCrl);
   }
   X509_VERIFY_PARAM_set_flags(param, flags);
   int ok = X509_verify_cert(ctx.get());

@@ -48,6 +48,13 @@ absl::Time Asn1TimeToAbsl(const ASN1_TIME* t);
 // DSA and others), or "" when it is acceptable.
 std::string KeyStrengthProblem(EVP_PKEY* key);
 
+// DocumentSigningUsageProblem returns why `cert` may not sign documents,
+// or "" when it may: its key usage, when present, must include
+// digitalSignature or nonRepudiation, and its extended key usage, when
+// present, emailProtection, documentSigning (RFC 9336) or anyExtendedKeyUsage
+// (a TLS, TSA or OCSP certificate of the same CA signs no decree).
+std::string DocumentSigningUsageProblem(X509* cert);
+
 // TrustStore holds trust anchors, intermediate certificates and CRLs.
 // Immutable after construction; thread-safe to share.
 class TrustStore {
@@ -87,8 +94,10 @@ struct ChainResult {
 
 // ValidateChain builds and checks a path from `leaf` to a root of `trust` at
 // time `at`, using `untrusted` (e.g. certificates from KeyInfo) and the
-// store's intermediates. CRLs in the store are checked for every
-// certificate in the chain when `check_crls` and the store has CRLs.
+// store's intermediates. When `check_crls` and the store has CRLs, every
+// certificate in the chain is checked against its issuer's CRL; the
+// end-entity certificate must have one (else "unable to get certificate
+// CRL"), a CA certificate whose issuer published none in the store passes.
 ChainResult ValidateChain(X509* leaf, const std::vector<X509*>& untrusted, const TrustStore& trust,
                           absl::Time at, bool check_crls = true);
 

@@ -173,6 +173,46 @@ absl::StatusOr<ENGINE*> Pkcs11Engine(const std::string& module) {
   return e;
 }
 
+// KeyLoadError turns the error queue after a failed ENGINE_load_private_key
+// into a status. libp11 queues the token's CK_RV values as reasons of its
+// "PKCS#11 module" library. A refused PIN is the user's input, not an
+// unreachable token: it must not be UNAVAILABLE, whose exit code 3 tells
+// scripts to retry, and every retry with the same wrong PIN brings the
+// token closer to locking it.
+absl::Status KeyLoadError(absl::string_view path) {
+  constexpr unsigned long kCkrPinIncorrect = 0xA0;  // ..0xA2: invalid, length out of range
+  constexpr unsigned long kCkrPinExpired = 0xA3;
+  constexpr unsigned long kCkrPinLocked = 0xA4;
+  unsigned long pin_error = 0;
+  std::string queue;
+  for (unsigned long e; (e = ERR_get_error()) != 0;) {
+    const char* lib = ERR_lib_error_string(e);
+    unsigned long reason = static_cast<unsigned long>(ERR_GET_REASON(e));
+    if (lib != nullptr && absl::string_view(lib) == "PKCS#11 module" &&
+        reason >= kCkrPinIncorrect && reason <= kCkrPinLocked) {
+      pin_error = reason;
+    }
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    absl::StrAppend(&queue, queue.empty() ? "" : "; ", buf);
+  }
+  if (pin_error == kCkrPinLocked) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("PKCS#11: the token's PIN is locked (", path, "); unlock it with the SO PIN"));
+  }
+  if (pin_error == kCkrPinExpired) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("PKCS#11: the token's PIN has expired (", path, "); change it first"));
+  }
+  if (pin_error != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("PKCS#11: wrong PIN for ", path, " (the token refused it)"));
+  }
+  return absl::UnavailableError(absl::StrCat("PKCS#11: no private key at ", path,
+                                             " (wrong token or object?)",
+                                             queue.empty() ? "" : " (" + queue + ")"));
+}
+
 absl::StatusOr<SigningKey> LoadPkcs11(const KeySpec& spec, const SecretSource& secret) {
   // RFC 7512: pkcs11:path-attrs[?query-attrs]. The PIN is never taken from
   // the URI (it would sit on a command line); module-path is ours to read.
@@ -217,9 +257,7 @@ absl::StatusOr<SigningKey> LoadPkcs11(const KeySpec& spec, const SecretSource& s
     }
     out.key.reset(ENGINE_load_private_key(*engine, path.c_str(), nullptr, nullptr));
     if (out.key == nullptr) {
-      return OpenSslError(absl::StrCat("PKCS#11: no private key at ", path,
-                                       " (wrong PIN, token or object?)"),
-                          absl::StatusCode::kUnavailable);
+      return KeyLoadError(path);
     }
     if (spec.cert_path.empty()) {
       struct {

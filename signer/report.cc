@@ -80,6 +80,9 @@ std::string ReportText(const Report& report) {
                     s.chain_valid ? "trusted" : absl::StrCat("NOT trusted: ", s.chain_error),
                     s.chain.empty() ? "" : absl::StrCat(" [", absl::StrJoin(s.chain, " <- "), "]"),
                     "\n");
+    if (!s.revocation.empty()) {
+      absl::StrAppend(&out, "    revocation: ", s.revocation, "\n");
+    }
     absl::StrAppend(&out, "    xades:    ",
                     !s.xades ? "none (plain XML-DSig)"
                              : absl::StrCat("SignedProperties ",
@@ -119,6 +122,7 @@ std::string ReportJson(const Report& report) {
     sj["covers_signatures"] = s.covers_signatures;
     sj["chain"] = {{"trusted", s.chain_valid},
                    {"revoked", s.revoked},
+                   {"revocation", s.revocation},
                    {"error", s.chain_error},
                    {"subjects", s.chain}};
     sj["key_usage_ok"] = s.key_usage_ok;

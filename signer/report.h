@@ -32,6 +32,7 @@ struct SignatureReport {
   std::vector<std::string> chain;   // subjects, leaf first, as validated
   bool chain_valid = false;
   bool revoked = false;
+  std::string revocation;           // how revocation was checked, and the outcome
   std::string chain_error;
   bool key_usage_ok = false;
   bool cryptographic_ok = false;    // SignatureValue and every digest verified

@@ -113,11 +113,8 @@ absl::Status CheckSignerMayUse(const SigningKey& key) {
   if (std::string weak = KeyStrengthProblem(X509_get0_pubkey(key.cert.get())); !weak.empty()) {
     return absl::FailedPreconditionError(absl::StrCat("signing key refused: ", weak));
   }
-  uint32_t ku = X509_get_key_usage(key.cert.get());
-  if (ku != UINT32_MAX && (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
-    return absl::FailedPreconditionError(
-        "signing certificate refused: its key usage has neither digitalSignature nor "
-        "nonRepudiation");
+  if (std::string usage = DocumentSigningUsageProblem(key.cert.get()); !usage.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat("signing certificate refused: ", usage));
   }
   return absl::OkStatus();
 }

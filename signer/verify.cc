@@ -1,5 +1,6 @@
 #include "signer/verify.h"
 
+#include <openssl/err.h>
 #include <xmlsec/openssl/crypto.h>
 #include <xmlsec/openssl/evp.h>
 #include <xmlsec/xmldsig.h>
@@ -44,6 +45,20 @@ bool HasSignatureAncestor(xmlNode* node) {
   return false;
 }
 
+// FindElement returns the first element (document order) at or below
+// `node` named ns:name, or nullptr.
+xmlNode* FindElement(xmlNode* node, const std::string& ns, const std::string& name) {
+  if (IsElement(node, ns.empty() ? nullptr : ns.c_str(), name.c_str())) {
+    return node;
+  }
+  for (xmlNode* c : ChildElements(node)) {
+    if (xmlNode* f = FindElement(c, ns, name)) {
+      return f;
+    }
+  }
+  return nullptr;
+}
+
 bool IsInside(xmlNode* node, xmlNode* ancestor) {
   for (xmlNode* p = node; p != nullptr; p = p->parent) {
     if (p == ancestor) {
@@ -84,70 +99,132 @@ struct Context {
 
 // CheckReferences classifies each reference and applies the profile's
 // rules; it returns the signed-properties element when one is referenced.
+// IsNcName reports whether an Id fragment is an XML NCName (ASCII subset).
+// xmlsec resolves "#x" as xpointer(id('x')), and XPath's id() splits its
+// argument at white space: "#a b" would select two other elements.
+bool IsNcName(const std::string& id) {
+  if (id.empty() || !(absl::ascii_isalpha(static_cast<unsigned char>(id[0])) || id[0] == '_')) {
+    return false;
+  }
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// CheckReferences classifies each reference and applies the profile's
+// rules; it returns the signed-properties element when one is referenced.
+// `*unsafe` is set when a reference must not reach xmlsec at all.
 xmlNode* CheckReferences(const Context& ctx, xmlNode* sig, xmlNode* signed_info,
-                         SignatureReport* r) {
+                         SignatureReport* r, bool* unsafe) {
   xmlNode* signed_props = nullptr;
+  int count = 0;
   for (xmlNode* ref : ChildElements(signed_info)) {
     if (!IsElement(ref, kDsigNs, "Reference")) {
       continue;
     }
+    if (++count > ctx.options->max_references) {
+      r->reasons.push_back(absl::StrCat("more than ", ctx.options->max_references,
+                                        " references in one signature"));
+      *unsafe = true;
+      break;
+    }
     ReferenceReport rr;
     bool has_uri = false;
     rr.uri = AttrValue(ref, "URI", &has_uri);
-    bool enveloping_transform = false;  // enveloped or the XPath filter
+    int enveloping = 0;  // enveloped-signature or the XPath filter
+    int c14n = 0;
     if (xmlNode* transforms = FirstChildElement(ref, kDsigNs, "Transforms")) {
       for (xmlNode* t : ChildElements(transforms)) {
         std::string alg = AttrValue(t, "Algorithm");
         rr.transforms.push_back(alg);
         if (alg == kEnvelopedHref) {
-          enveloping_transform = true;
+          ++enveloping;
         } else if (alg == kXPath2Href) {
           if (std::string bad = CheckXPath2(t); !bad.empty()) {
             r->reasons.push_back(bad);
+            *unsafe = true;
           }
-          enveloping_transform = true;
-        } else if (!internal::IsC14n(alg)) {
+          ++enveloping;
+        } else if (internal::IsC14n(alg)) {
+          ++c14n;
+        } else {
           r->reasons.push_back(
               absl::StrCat("reference \"", rr.uri, "\": transform ", alg, " is not allowed"));
+          *unsafe = true;
         }
       }
+    }
+    if (c14n > 1) {
+      r->reasons.push_back(absl::StrCat("reference \"", rr.uri, "\" has more than one C14N transform"));
+      *unsafe = true;
     }
     rr.digest_method = AttrValue(FirstChildElement(ref, kDsigNs, "DigestMethod"), "Algorithm");
     if (!internal::IsAllowedDigest(rr.digest_method)) {
       r->reasons.push_back(absl::StrCat("reference \"", rr.uri, "\": digest method ",
                                         rr.digest_method.empty() ? "(none)" : rr.digest_method,
                                         " is not allowed (SHA-256 or stronger)"));
+      *unsafe = true;
     }
+    // A filter on a reference to a signature or to SignedProperties could
+    // digest nothing while the report claims coverage: only C14N there.
+    auto only_c14n = [&](const char* what) {
+      if (enveloping != 0) {
+        r->reasons.push_back(absl::StrCat("reference ", rr.uri, " to ", what,
+                                          " may carry only a C14N transform"));
+        *unsafe = true;
+        return false;
+      }
+      return true;
+    };
+    auto takes_signatures_out = [&]() {
+      if (enveloping != 1) {
+        r->reasons.push_back(absl::StrCat(
+            "reference \"", rr.uri,
+            "\" to the document must take signatures out with exactly one enveloped-signature "
+            "or XPath Filter 2.0 transform"));
+        *unsafe = true;
+        return false;
+      }
+      return true;
+    };
     rr.covers = "refused";
     if (!has_uri) {
       r->reasons.push_back("a reference has no URI (detached content is refused)");
+      *unsafe = true;
     } else if (rr.uri.empty()) {
-      rr.covers = "document";
-      r->covers_document = true;
-      if (!enveloping_transform) {
-        r->reasons.push_back("reference URI=\"\" does not take the signature out (no enveloped "
-                             "or XPath Filter 2.0 transform)");
+      if (takes_signatures_out()) {
+        rr.covers = "document";
+        r->covers_document = true;
       }
-    } else if (rr.uri[0] != '#' || rr.uri.find('(') != std::string::npos) {
-      r->reasons.push_back(
-          absl::StrCat("reference \"", rr.uri, "\" is external or an XPointer; refused"));
+    } else if (rr.uri[0] != '#' || !IsNcName(rr.uri.substr(1))) {
+      r->reasons.push_back(absl::StrCat("reference \"", rr.uri,
+                                        "\" is external, an XPointer or not a plain Id; refused"));
+      *unsafe = true;
     } else {
       std::string id = rr.uri.substr(1);
       auto it = ctx.ids->find(id);
       xmlNode* target = it == ctx.ids->end() ? nullptr : it->second;
       if (target == nullptr) {
         r->reasons.push_back(absl::StrCat("reference ", rr.uri, " points to no element"));
+        *unsafe = true;
       } else if (target == ctx.root) {
-        rr.covers = "document";
-        r->covers_document = true;
-        if (!enveloping_transform && IsInside(sig, ctx.root)) {
-          r->reasons.push_back(absl::StrCat("reference ", rr.uri,
-                                            " covers the root without taking the signature out"));
+        if (takes_signatures_out()) {
+          rr.covers = "document";
+          r->covers_document = true;
         }
       } else if (IsElement(target, kDsigNs, "Signature") && target != sig) {
-        rr.covers = absl::StrCat("signature ", id);
-        r->covers_signatures.push_back(id);
+        if (only_c14n("a signature")) {
+          rr.covers = absl::StrCat("signature ", id);
+          r->covers_signatures.push_back(id);
+        }
       } else if (IsElement(target, kXadesNs, "SignedProperties") && IsInside(target, sig)) {
+        if (!only_c14n("SignedProperties")) {
+          r->references.push_back(std::move(rr));
+          continue;
+        }
         rr.covers = "signed properties";
         if (AttrValue(ref, "Type") != internal::kSignedPropertiesType) {
           r->warnings.push_back("the SignedProperties reference lacks its Type attribute");
@@ -159,6 +236,7 @@ xmlNode* CheckReferences(const Context& ctx, xmlNode* sig, xmlNode* signed_info,
             " at ", NodePath(target),
             ", which is not the document root, another signature or this signature's "
             "SignedProperties"));
+        *unsafe = true;
       }
     }
     r->references.push_back(std::move(rr));
@@ -195,6 +273,89 @@ xmlNode* CheckObjects(xmlNode* sig, xmlNode* signed_props, SignatureReport* r) {
     }
   }
   return qp_found;
+}
+
+// ForeignElement returns the first element at or below `node` whose
+// namespace is not XML-DSig, XML-DSig 1.1 or XAdES (1.3.2 / 1.4.1), or
+// nullptr.
+xmlNode* ForeignElement(xmlNode* node) {
+  static const char* const kAllowed[] = {kDsigNs, "http://www.w3.org/2009/xmldsig11#", kXadesNs,
+                                         "http://uri.etsi.org/01903/v1.4.1#"};
+  if (node == nullptr || node->type != XML_ELEMENT_NODE) {
+    return nullptr;
+  }
+  bool allowed = false;
+  for (const char* ns : kAllowed) {
+    allowed = allowed || (node->ns != nullptr && node->ns->href != nullptr &&
+                          xmlStrcmp(node->ns->href, X(ns)) == 0);
+  }
+  if (!allowed) {
+    return node;
+  }
+  for (xmlNode* c : ChildElements(node)) {
+    if (xmlNode* f = ForeignElement(c)) {
+      return f;
+    }
+  }
+  return nullptr;
+}
+
+// CheckUnsignedParts refuses foreign elements in the parts of a signature
+// no digest covers. The XPath filter takes every ds:Signature out of the
+// content digest, so an element of the document's own vocabulary hidden in
+// KeyInfo, SignatureValue, next to the SignedProperties or directly in the
+// signature would be unsigned content that a reader could take for the
+// document's.
+void CheckUnsignedParts(xmlNode* sig, SignatureReport* r) {
+  auto refuse = [r](xmlNode* f) {
+    r->reasons.push_back(absl::StrCat("element ", reinterpret_cast<const char*>(f->name), " at ",
+                                      NodePath(f),
+                                      " is not covered by the signature (unsigned content)"));
+  };
+  for (xmlNode* c = sig->children; c != nullptr; c = c->next) {
+    if (c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) {
+      UniquePtr<xmlChar> text(xmlNodeGetContent(c));
+      if (text != nullptr && !absl::StripAsciiWhitespace(reinterpret_cast<char*>(text.get())).empty()) {
+        r->reasons.push_back(absl::StrCat("text directly in ", NodePath(sig),
+                                          " is not covered by the signature (unsigned content)"));
+        break;
+      }
+    }
+  }
+  std::vector<xmlNode*> kids = ChildElements(sig);
+  for (size_t i = 1; i < kids.size(); ++i) {
+    xmlNode* k = kids[i];
+    if (IsElement(k, kDsigNs, "Object")) {
+      for (xmlAttr* a = k->properties; a != nullptr; a = a->next) {
+        std::string name = reinterpret_cast<const char*>(a->name);
+        if (a->ns != nullptr || (name != "Id" && name != "MimeType" && name != "Encoding")) {
+          r->reasons.push_back(absl::StrCat("attribute ", name, " on ", NodePath(k),
+                                            " is not covered by the signature (unsigned content)"));
+        }
+      }
+    }
+    if (IsElement(k, kDsigNs, "SignatureValue") || IsElement(k, kDsigNs, "KeyInfo")) {
+      if (xmlNode* f = ForeignElement(k)) {
+        refuse(f);
+      }
+    } else if (IsElement(k, kDsigNs, "Object")) {
+      // CheckObjects allows one ds:Object, holding QualifyingProperties;
+      // what sits beside the SignedProperties is not signed.
+      xmlNode* qp = FirstChildElement(k, kXadesNs, "QualifyingProperties");
+      for (xmlNode* q : ChildElements(qp)) {
+        if (IsElement(q, kXadesNs, "SignedProperties")) {
+          continue;
+        }
+        if (!IsElement(q, kXadesNs, "UnsignedProperties")) {
+          refuse(q);
+        } else if (xmlNode* f = ForeignElement(q)) {
+          refuse(f);
+        }
+      }
+    } else {
+      refuse(k);
+    }
+  }
 }
 
 // SigningCertificateDigest reads XAdES SigningCertificateV2 (or V1)
@@ -248,6 +409,28 @@ void ReadXades(xmlNode* signed_props, SignatureReport* r) {
   xmlNode* claimed = FirstChildElement(FirstChildElement(role, kXadesNs, "ClaimedRoles"), kXadesNs,
                                        "ClaimedRole");
   r->role = std::string(absl::StripAsciiWhitespace(NodeText(claimed)));
+}
+
+// LeafCertificate picks the signer among KeyInfo's certificates when no
+// XAdES SigningCertificate names it: X509Data may list a chain in any order
+// (xmlsec's own vectors put the root first), so take the first certificate
+// that issued none of the others. The choice grants nothing: the chain and
+// the SignatureValue are still checked against the picked certificate.
+X509* LeafCertificate(const std::vector<UniquePtr<X509>>& certs) {
+  for (const auto& candidate : certs) {
+    bool issued_another = false;
+    for (const auto& other : certs) {
+      if (other.get() != candidate.get() &&
+          X509_check_issued(candidate.get(), other.get()) == X509_V_OK) {
+        issued_another = true;
+        break;
+      }
+    }
+    if (!issued_another) {
+      return candidate.get();
+    }
+  }
+  return certs[0].get();  // a cycle of cross-issued certificates
 }
 
 // RunXmlSec checks the SignatureValue and every digest with xmlsec, with the
@@ -330,11 +513,13 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
     return r;
   }
   xmlNode* signed_info = kids[0];
+  bool unsafe_c14n = false;
   std::string c14n =
       AttrValue(FirstChildElement(signed_info, kDsigNs, "CanonicalizationMethod"), "Algorithm");
   if (!internal::IsC14n(c14n)) {
     r.reasons.push_back(absl::StrCat("canonicalization method ", c14n.empty() ? "(none)" : c14n,
                                      " is not allowed"));
+    unsafe_c14n = true;
   }
   r.signature_method =
       AttrValue(FirstChildElement(signed_info, kDsigNs, "SignatureMethod"), "Algorithm");
@@ -344,8 +529,10 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
                                      " is not allowed (RSA or ECDSA with SHA-256 or stronger; "
                                      "SHA-1, MD5, DSA and HMAC are refused)"));
   }
-  xmlNode* signed_props = CheckReferences(ctx, sig, signed_info, &r);
+  bool unsafe = unsafe_c14n;
+  xmlNode* signed_props = CheckReferences(ctx, sig, signed_info, &r, &unsafe);
   xmlNode* qp = CheckObjects(sig, signed_props, &r);
+  CheckUnsignedParts(sig, &r);
   r.xades = qp != nullptr;
   r.signed_properties_covered = signed_props != nullptr;
   if (r.xades) {
@@ -405,7 +592,7 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
       }
     }
   } else if (!certs.empty()) {
-    signer = certs[0].get();
+    signer = LeafCertificate(certs);
   }
   if (certs.empty()) {
     r.reasons.push_back("no signing certificate in KeyInfo (X509Data/X509Certificate)");
@@ -426,11 +613,10 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
     r.reasons.push_back("the signature method does not fit the signing certificate's key type");
     alg = nullptr;
   }
-  uint32_t ku = X509_get_key_usage(signer);
-  r.key_usage_ok = ku == UINT32_MAX || (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) != 0;
+  std::string usage = DocumentSigningUsageProblem(signer);
+  r.key_usage_ok = usage.empty();
   if (!r.key_usage_ok) {
-    r.reasons.push_back(
-        "the signing certificate's key usage has neither digitalSignature nor nonRepudiation");
+    r.reasons.push_back(absl::StrCat("the signing certificate may not sign documents: ", usage));
   }
   std::vector<X509*> untrusted;
   for (const auto& c : certs) {
@@ -443,6 +629,11 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
   r.revoked = chain.revoked;
   r.chain_error = chain.error;
   r.chain = chain.chain;
+  if (ctx.options->trust->crls().empty()) {
+    r.revocation = "not checked (no CRL or OCSP response given)";
+  } else {
+    r.revocation = chain.revoked ? "REVOKED (CRL)" : "checked against the CRLs given";
+  }
   if (!chain.valid) {
     r.reasons.push_back(absl::StrCat("the signing certificate is not trusted at ",
                                      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ctx.at,
@@ -451,17 +642,7 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
   }
   // Only a signature whose structure passed the profile reaches xmlsec: an
   // XSLT transform or an external URI must never run.
-  bool structure_ok = alg != nullptr;
-  for (const ReferenceReport& ref : r.references) {
-    structure_ok = structure_ok && ref.covers != "refused";
-  }
-  for (const std::string& reason : r.reasons) {
-    if (reason.find("transform") != std::string::npos ||
-        reason.find("XPath") != std::string::npos || reason.find("canonicalization") != std::string::npos ||
-        reason.find("digest method") != std::string::npos) {
-      structure_ok = false;
-    }
-  }
+  bool structure_ok = alg != nullptr && !unsafe;
   if (structure_ok) {
     RunXmlSec(sig, pub, alg, &r);
   }
@@ -503,6 +684,13 @@ std::vector<std::string> SigningOrder(const std::vector<SignatureReport>& sigs) 
 }  // namespace
 
 absl::StatusOr<Report> VerifyDocument(absl::string_view xml, const VerifyOptions& options) {
+  // A refused signature leaves OpenSSL errors queued (xmlsec's RSA "invalid
+  // padding", key decoding errors from certificates in KeyInfo); the report
+  // already says why. Left on this thread's queue they would be drained into
+  // the message of some unrelated later OpenSslError.
+  struct ClearOpenSslErrors {
+    ~ClearOpenSslErrors() { ERR_clear_error(); }
+  } clear_openssl_errors;
   if (options.trust == nullptr) {
     return absl::InvalidArgumentError("VerifyDocument: no trust store");
   }
@@ -525,14 +713,46 @@ absl::StatusOr<Report> VerifyDocument(absl::string_view xml, const VerifyOptions
     report.problems.push_back("the document carries no signature");
     return report;
   }
+  if (static_cast<int>(sigs.size()) > options.max_signatures) {
+    report.problems.push_back(absl::StrCat("the document carries ", sigs.size(),
+                                           " signatures, over the limit of ",
+                                           options.max_signatures));
+    return report;
+  }
+  xmlNode* root = xmlDocGetRootElement(doc->get());
+  if (IsElement(root, kDsigNs, "Signature")) {
+    report.problems.push_back("the root element is a ds:Signature (enveloping signatures are refused)");
+  }
+  for (xmlNode* n = doc->get()->children; n != nullptr; n = n->next) {
+    if (n->type == XML_PI_NODE) {
+      // A signature over the root by Id does not cover an <?xml-stylesheet?>
+      // before it, which could change what a reader is shown.
+      report.problems.push_back(absl::StrCat("processing instruction <?",
+                                             reinterpret_cast<const char*>(n->name),
+                                             "?> outside the root element is refused"));
+    }
+  }
+  xmlNode* home = root;
+  if (!options.signature_parent_name.empty()) {
+    home = FindElement(root, options.signature_parent_ns, options.signature_parent_name);
+  }
   const xmlChar* id_attrs[] = {X("Id"), nullptr};
   xmlSecAddIDs(doc->get(), xmlDocGetRootElement(doc->get()), id_attrs);
   Context ctx{doc->get(), xmlDocGetRootElement(doc->get()), &ids, &options, report.verified_at};
   for (size_t i = 0; i < sigs.size(); ++i) {
-    report.signatures.push_back(VerifyOne(ctx, sigs[i], static_cast<int>(i + 1)));
-    if (!duplicate.empty()) {
-      report.signatures.back().valid = false;
+    SignatureReport r = VerifyOne(ctx, sigs[i], static_cast<int>(i + 1));
+    if (sigs[i]->parent != home) {
+      r.reasons.push_back(absl::StrCat(
+          "the signature sits at ", NodePath(sigs[i]), ", not where signatures belong (",
+          home == nullptr ? std::string("no ") + options.signature_parent_name + " element"
+                          : "a child of " + NodePath(home),
+          ")"));
+      r.valid = false;
     }
+    if (!duplicate.empty()) {
+      r.valid = false;
+    }
+    report.signatures.push_back(std::move(r));
   }
   report.signing_order = SigningOrder(report.signatures);
   for (const SignatureReport& s : report.signatures) {

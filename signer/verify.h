@@ -14,8 +14,9 @@
 // - SignatureMethod RSA (>= 2048 bits, PKCS#1 v1.5 or PSS) or ECDSA
 //   (P-256/384/521) with SHA-256 or stronger; digests SHA-256 or stronger;
 // - the signing certificate (KeyInfo is only a hint: the one XAdES
-//   SigningCertificateV2 names, else the first) chains to a trust anchor at
-//   the evaluation time and has digitalSignature or nonRepudiation.
+//   SigningCertificateV2 names, else the KeyInfo certificate that issued
+//   none of the others) chains to a trust anchor at the evaluation time and
+//   has digitalSignature or nonRepudiation.
 // The XML itself is parsed with no DTD, no entities, no network, bounded.
 #ifndef AXIS_SIGNER_VERIFY_H_
 #define AXIS_SIGNER_VERIFY_H_
@@ -35,9 +36,18 @@ namespace axis::signer {
 struct VerifyOptions {
   const TrustStore* trust = nullptr;  // required
   absl::Time at = absl::InfinitePast();  // InfinitePast: now
-  bool require_xades = false;          // refuse plain XML-DSig signatures
+  // Official documents need XAdES: without SigningCertificateV2 the signer's
+  // identity comes from KeyInfo, which no digest covers.
+  bool require_xades = true;
   std::string document_name = "document";
   XmlLimits limits;
+  // Bounds on work: each signature digests the whole document.
+  int max_signatures = 32;
+  int max_references = 40;
+  // Where signatures belong: children of the first element with this
+  // namespace and local name (e.g. edXML's edXMLHeader); empty: the root.
+  std::string signature_parent_ns;
+  std::string signature_parent_name;
 };
 
 // VerifyDocument checks every ds:Signature of `xml`. Returns a report

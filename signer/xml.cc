@@ -28,6 +28,9 @@ void QuietXmlErrors(void*, const char*, ...) {}
 absl::Status InitOnce() {
   xmlInitParser();
   xmlSetGenericErrorFunc(nullptr, QuietXmlErrors);
+  // The call above is per thread in libxml2 2.9; this sets it for threads
+  // created later.
+  xmlThrDefSetGenericErrorFunc(nullptr, QuietXmlErrors);
   if (xmlSecInit() < 0) {
     return absl::InternalError("xmlsec initialisation failed");
   }

@@ -2,6 +2,7 @@
 
 #include <xmlsec/openssl/crypto.h>
 
+#include <functional>
 #include <set>
 
 #include "signer/internal/rsa_pss.h"
@@ -86,25 +87,25 @@ bool IsC14n(const std::string& href) {
 }
 
 std::map<std::string, xmlNode*> CollectIds(xmlDoc* doc, std::string* duplicate) {
+  // Any attribute whose local name is Id counts, in any namespace: xmlsec's
+  // xmlSecAddIDs registers p:Id too, and the two must agree on what an Id
+  // names. xml:id values share the same space.
   std::map<std::string, xmlNode*> ids;
   std::set<std::string> xml_ids;
   duplicate->clear();
   Walk(xmlDocGetRootElement(doc), [&](xmlNode* n) {
     for (xmlAttr* a = n->properties; a != nullptr; a = a->next) {
-      bool is_id = a->ns == nullptr && xmlStrcmp(a->name, BAD_CAST "Id") == 0;
+      bool is_id = xmlStrcmp(a->name, BAD_CAST "Id") == 0;
       bool is_xml_id = a->ns != nullptr && xmlStrcmp(a->name, BAD_CAST "id") == 0 &&
                        xmlStrcmp(a->ns->href, XML_XML_NAMESPACE) == 0;
       if (!is_id && !is_xml_id) {
         continue;
       }
-      std::string v = AttrValue(n, "Id");
-      if (is_xml_id) {
-        UniquePtr<xmlChar> raw(xmlNodeGetContent(reinterpret_cast<xmlNode*>(a)));
-        v = raw == nullptr ? "" : reinterpret_cast<char*>(raw.get());
-      }
-      bool fresh = is_id ? ids.emplace(v, n).second : xml_ids.insert(v).second;
-      if ((!fresh || (is_id && xml_ids.count(v)) || (is_xml_id && ids.count(v))) &&
-          duplicate->empty()) {
+      UniquePtr<xmlChar> raw(xmlNodeGetContent(reinterpret_cast<xmlNode*>(a)));
+      std::string v = raw == nullptr ? "" : reinterpret_cast<char*>(raw.get());
+      bool clash = is_id ? (!ids.emplace(v, n).second || xml_ids.count(v) > 0)
+                         : (!xml_ids.insert(v).second || ids.count(v) > 0);
+      if (clash && duplicate->empty()) {
         *duplicate = v;
       }
     }

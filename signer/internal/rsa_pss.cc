@@ -20,7 +20,6 @@
 
 #include <cstddef>
 #include <new>
-#include <source_location>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -77,15 +76,19 @@ const char* TransformName(xmlSecTransformPtr transform) {
 // ReportError records an xmlsec error (printed by xmlsec's error callback)
 // for `transform`; `subject` names the failing operation. Pending OpenSSL
 // errors are drained into the message.
+//
+// The caller's location comes from the __builtin_FILE/LINE/FUNCTION default
+// arguments rather than std::source_location: clang 14 with libstdc++ 12
+// (the AXIS_FUZZ build) has no __builtin_source_location.
 void ReportError(xmlSecTransformPtr transform, const char* subject, int reason,
-                 const std::string& message,
-                 std::source_location loc = std::source_location::current()) {
+                 const std::string& message, const char* file = __builtin_FILE(),
+                 int line = __builtin_LINE(), const char* function = __builtin_FUNCTION()) {
   std::string text = message;
   std::string openssl = DrainOpenSslErrors();
   if (!openssl.empty()) {
     absl::StrAppend(&text, " (openssl: ", openssl, ")");
   }
-  xmlSecError(loc.file_name(), static_cast<int>(loc.line()), loc.function_name(),
+  xmlSecError(file, line, function,
               TransformName(transform), subject, reason, "%s", text.c_str());
 }
 

@@ -5,6 +5,7 @@
 #include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "common/files.h"
+#include "edxml/message.h"
 #include "signer/verify.h"
 
 namespace axis::cli {
@@ -16,7 +17,7 @@ struct VerifyFlags {
   std::vector<std::string> crls;
   std::string at;
   bool json = false;
-  bool require_xades = false;
+  bool allow_plain = false;
   std::string file;
 };
 
@@ -29,7 +30,10 @@ int RunVerify(const VerifyFlags& f) {
   signer::VerifyOptions options;
   options.trust = &*trust;
   options.document_name = f.file;
-  options.require_xades = f.require_xades;
+  options.require_xades = !f.allow_plain;
+  // edXML messages carry their signatures in edXMLHeader (../shared/EDXML.md).
+  options.signature_parent_ns = edxml::kEdxmlNs;
+  options.signature_parent_name = "edXMLHeader";
   if (!f.at.empty()) {
     std::string err;
     if (!absl::ParseTime(absl::RFC3339_full, f.at, &options.at, &err)) {
@@ -64,7 +68,8 @@ void AddVerifyCommand(CLI::App& app, Command* run) {
   cmd->add_option("--crl", flags->crls, "certificate revocation list (PEM); repeatable");
   cmd->add_option("--at", flags->at, "evaluate certificates at this RFC 3339 time (default now)");
   cmd->add_flag("--json", flags->json, "print the report as JSON");
-  cmd->add_flag("--require-xades", flags->require_xades, "refuse plain XML-DSig signatures");
+  cmd->add_flag("--allow-plain-xmldsig", flags->allow_plain,
+                "accept plain XML-DSig signatures (no XAdES: the signer's identity is then unsigned)");
   cmd->add_option("file", flags->file, "the signed XML document")->required();
   cmd->callback([flags, run] { *run = [flags] { return RunVerify(*flags); }; });
 }

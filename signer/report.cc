@@ -25,6 +25,16 @@ nlohmann::json CertJson(const CertificateInfo& c) {
 
 }  // namespace
 
+std::string CommitmentName(const std::string& uri) {
+  if (uri == "http://uri.etsi.org/01903/v1.2.2#ProofOfApproval") {
+    return "proof of approval (a leader's signature)";
+  }
+  if (uri == "http://uri.etsi.org/01903/v1.2.2#ProofOfOrigin") {
+    return "proof of origin (the agency's seal)";
+  }
+  return uri;
+}
+
 bool Report::Valid() const {
   if (!problems.empty() || signatures.empty()) {
     return false;
@@ -66,6 +76,9 @@ std::string ReportText(const Report& report) {
     }
     if (!s.role.empty()) {
       absl::StrAppend(&out, "    role:     ", s.role, "\n");
+    }
+    if (!s.commitment.empty()) {
+      absl::StrAppend(&out, "    commits:  ", CommitmentName(s.commitment), "\n");
     }
     if (s.claimed_signing_time.has_value()) {
       absl::StrAppend(&out, "    signed:   ", Rfc3339(*s.claimed_signing_time), " (claimed)\n");
@@ -115,6 +128,7 @@ std::string ReportJson(const Report& report) {
     sj["signature_method"] = s.signature_method;
     sj["signer"] = s.signer.has_value() ? CertJson(*s.signer) : nlohmann::json(nullptr);
     sj["role"] = s.role;
+    sj["commitment"] = s.commitment;
     sj["claimed_signing_time"] =
         s.claimed_signing_time.has_value() ? nlohmann::json(Rfc3339(*s.claimed_signing_time))
                                            : nlohmann::json(nullptr);

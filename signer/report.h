@@ -45,6 +45,7 @@ struct SignatureReport {
   bool signing_certificate_matches = false;
   std::optional<absl::Time> claimed_signing_time;
   std::string role;
+  std::string commitment;  // XAdES CommitmentTypeIndication identifier, if any
 };
 
 // Report is the outcome of verifying one document.
@@ -59,6 +60,9 @@ struct Report {
   // problem, and every signature is valid.
   bool Valid() const;
 };
+
+// CommitmentName names a XAdES commitment type for people.
+std::string CommitmentName(const std::string& uri);
 
 // ReportText renders `report` for people.
 std::string ReportText(const Report& report);

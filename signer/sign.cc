@@ -95,6 +95,12 @@ void AddQualifyingProperties(xmlNode* sig, const std::string& sig_id, X509* cert
   xmlNode* dof = xmlNewChild(sdop, xades, X("DataObjectFormat"), nullptr);
   xmlNewProp(dof, X("ObjectReference"), X("#" + sig_id + "-ref-doc"));
   xmlNewTextChild(dof, xades, X("MimeType"), X(options.mime_type));
+  if (!options.commitment.empty()) {
+    xmlNode* cti = xmlNewChild(sdop, xades, X("CommitmentTypeIndication"), nullptr);
+    xmlNode* ctid = xmlNewChild(cti, xades, X("CommitmentTypeId"), nullptr);
+    xmlNewTextChild(ctid, xades, X("Identifier"), X(options.commitment));
+    xmlNewChild(cti, xades, X("AllSignedDataObjects"), nullptr);
+  }
 }
 
 void AddKeyInfo(xmlNode* sig, const SigningKey& key) {
@@ -125,7 +131,7 @@ xmlNode* FindParent(xmlDoc* doc, const SignOptions& options) {
     return root;
   }
   std::vector<xmlNode*> todo = {root};
-  while (!todo.empty()) {
+  while (!todo.empty()) {  // document order
     xmlNode* n = todo.back();
     todo.pop_back();
     if (IsElement(n, options.parent_ns.empty() ? nullptr : options.parent_ns.c_str(),
@@ -135,7 +141,7 @@ xmlNode* FindParent(xmlDoc* doc, const SignOptions& options) {
     std::vector<xmlNode*> kids = ChildElements(n);
     todo.insert(todo.end(), kids.rbegin(), kids.rend());
   }
-  return nullptr;
+  return root;
 }
 
 }  // namespace
@@ -176,10 +182,6 @@ absl::StatusOr<std::string> SignDocument(absl::string_view xml, const SigningKey
     return absl::FailedPreconditionError("signing key is neither RSA nor EC");
   }
   xmlNode* parent = FindParent(doc.get(), options);
-  if (parent == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("document has no element ", options.parent_name,
-                                                   " to hold the signature"));
-  }
 
   xmlNode* sig = xmlSecTmplSignatureCreateNsPref(doc.get(), xmlSecTransformExclC14NId,
                                                  alg->transform(), X(sig_id), X("ds"));
@@ -254,6 +256,36 @@ absl::StatusOr<std::string> SignDocument(absl::string_view xml, const SigningKey
   }
   AddKeyInfo(sig, key);
   return SerializeXml(doc.get());
+}
+
+absl::Status CheckSigningOrder(const Report& existing, const std::string& commitment) {
+  bool leader = false;
+  bool seal = false;
+  for (const SignatureReport& s : existing.signatures) {
+    if (!s.valid) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the document's signature ", s.id, " is not valid (",
+          s.reasons.empty() ? std::string("see axis verify") : s.reasons.front(),
+          "); refusing to sign over it"));
+    }
+    leader = leader || s.commitment == kProofOfApproval;
+    seal = seal || s.commitment == kProofOfOrigin;
+  }
+  if (!existing.signatures.empty() && !existing.Valid()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the document is not valid (", existing.problems.empty() ? "" : existing.problems.front(),
+        "); refusing to sign it"));
+  }
+  if (commitment == kProofOfOrigin && !leader) {
+    return absl::FailedPreconditionError(
+        "the agency's signature goes only on a document its leader has validly signed "
+        "(no valid leader signature found)");
+  }
+  if (commitment == kProofOfApproval && seal) {
+    return absl::FailedPreconditionError(
+        "the document already carries the agency's seal; the leader signs before it");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace axis::signer

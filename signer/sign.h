@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "signer/keys.h"
+#include "signer/report.h"
 
 namespace axis::signer {
 
@@ -31,10 +32,19 @@ struct SignOptions {
   std::string mime_type = "text/xml";  // DataObjectFormat/MimeType of the document
   std::string signature_id;          // default: the first free "sig-N"
   // The signature goes in the first element with this namespace and local
-  // name (e.g. edXML's edXMLHeader); empty: the document's root element.
+  // name (e.g. edXML's edXMLHeader) when the document has one; otherwise,
+  // and when empty, in the document's root element.
   std::string parent_ns;
   std::string parent_name;
+  // XAdES CommitmentTypeIndication: what the signer commits to, e.g.
+  // kProofOfApproval (a leader approving a decree) or kProofOfOrigin (the
+  // agency's seal). Empty: none.
+  std::string commitment;
 };
+
+// ETSI TS 101 903 commitment types.
+inline constexpr char kProofOfOrigin[] = "http://uri.etsi.org/01903/v1.2.2#ProofOfOrigin";
+inline constexpr char kProofOfApproval[] = "http://uri.etsi.org/01903/v1.2.2#ProofOfApproval";
 
 // SignDocument adds one signature by `key` to `xml` and returns the new
 // document's bytes. Content outside the new ds:Signature is kept as parsed.
@@ -44,6 +54,15 @@ struct SignOptions {
 // nonRepudiation key usage).
 absl::StatusOr<std::string> SignDocument(absl::string_view xml, const SigningKey& key,
                                          const SignOptions& options = SignOptions());
+
+// CheckSigningOrder says whether a signature committing to `commitment` may
+// join a document whose existing signatures `existing` describes (Nghị định
+// 30/2020, Điều 32-33: the leader signs first, the agency's seal goes only
+// on a document the leader has validly signed). Every existing signature
+// must be valid; a seal (kProofOfOrigin) needs a leader's signature
+// (kProofOfApproval); a leader may not sign after a seal. FAILED_PRECONDITION
+// with the reason otherwise.
+absl::Status CheckSigningOrder(const Report& existing, const std::string& commitment);
 
 }  // namespace axis::signer
 

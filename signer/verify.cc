@@ -409,6 +409,10 @@ void ReadXades(xmlNode* signed_props, SignatureReport* r) {
   xmlNode* claimed = FirstChildElement(FirstChildElement(role, kXadesNs, "ClaimedRoles"), kXadesNs,
                                        "ClaimedRole");
   r->role = std::string(absl::StripAsciiWhitespace(NodeText(claimed)));
+  xmlNode* sdop = FirstChildElement(signed_props, kXadesNs, "SignedDataObjectProperties");
+  xmlNode* cti = FirstChildElement(sdop, kXadesNs, "CommitmentTypeIndication");
+  r->commitment = std::string(absl::StripAsciiWhitespace(NodeText(FirstChildElement(
+      FirstChildElement(cti, kXadesNs, "CommitmentTypeId"), kXadesNs, "Identifier"))));
 }
 
 // LeafCertificate picks the signer among KeyInfo's certificates when no
@@ -734,7 +738,10 @@ absl::StatusOr<Report> VerifyDocument(absl::string_view xml, const VerifyOptions
   }
   xmlNode* home = root;
   if (!options.signature_parent_name.empty()) {
-    home = FindElement(root, options.signature_parent_ns, options.signature_parent_name);
+    if (xmlNode* named =
+            FindElement(root, options.signature_parent_ns, options.signature_parent_name)) {
+      home = named;
+    }
   }
   const xmlChar* id_attrs[] = {X("Id"), nullptr};
   xmlSecAddIDs(doc->get(), xmlDocGetRootElement(doc->get()), id_attrs);
@@ -744,8 +751,7 @@ absl::StatusOr<Report> VerifyDocument(absl::string_view xml, const VerifyOptions
     if (sigs[i]->parent != home) {
       r.reasons.push_back(absl::StrCat(
           "the signature sits at ", NodePath(sigs[i]), ", not where signatures belong (",
-          home == nullptr ? std::string("no ") + options.signature_parent_name + " element"
-                          : "a child of " + NodePath(home),
+          "a child of " + NodePath(home),
           ")"));
       r.valid = false;
     }

@@ -45,7 +45,8 @@ struct VerifyOptions {
   int max_signatures = 32;
   int max_references = 40;
   // Where signatures belong: children of the first element with this
-  // namespace and local name (e.g. edXML's edXMLHeader); empty: the root.
+  // namespace and local name (e.g. edXML's edXMLHeader) when the document
+  // has one; otherwise, and when empty, the root.
   std::string signature_parent_ns;
   std::string signature_parent_name;
 };

@@ -2,6 +2,8 @@
 // build/bin/axis in a child process, the test PKI's keys in every form the
 // command takes (PEM, encrypted PEM, PKCS#12), and the exit codes and
 // reports of ../shared/CLI.md (0 valid, 1 negative verdict, 2 usage/input).
+#include <unistd.h>
+
 #include <string>
 #include <vector>
 
@@ -166,6 +168,57 @@ TEST_F(CliTest, LeaderThenSealVerifiesWithSigningOrder) {
   EXPECT_THAT(verify.out, HasSubstr(kSealName));
   EXPECT_THAT(verify.out, HasSubstr("signing order: sig-1 -> sig-2"));
   EXPECT_THAT(verify.out, HasSubstr("signature(s) sig-1"));
+}
+
+TEST_F(CliTest, AgencySealGoesOnlyOverAValidLeaderSignature) {
+  std::vector<std::string> seal = {"sign",  "--key",   PkiPath("agencies/vpcp/seal.key.pem"),
+                                   "--cert", PkiPath("agencies/vpcp/seal.cert.pem"),
+                                   "--chain", PkiPath("chain.pem"), "--as", "agency"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = seal;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Axis(args);
+  };
+  // Unsigned: refused, and nothing written.
+  CommandResult unsigned_doc =
+      with({"--trust", PkiPath("roots.pem"), "-o", Path("sealed.xml"), Path("in.xml")});
+  EXPECT_EQ(unsigned_doc.exit_code, 1);
+  EXPECT_THAT(unsigned_doc.err, HasSubstr("no valid leader signature found"));
+  EXPECT_NE(::access(Path("sealed.xml").c_str(), F_OK), 0);
+  // Without --trust the leader's signature cannot be checked: usage error.
+  CommandResult no_trust = with({"-o", Path("sealed.xml"), Path("in.xml")});
+  EXPECT_EQ(no_trust.exit_code, 2);
+  EXPECT_THAT(no_trust.err, HasSubstr("--as agency needs --trust"));
+
+  CommandResult leader = Axis({"sign", "--key", PkiPath("agencies/vpcp/leader.p12"), "--pass-file",
+                               Path("pass.txt"), "--as", "leader", "-o", Path("one.xml"),
+                               Path("in.xml")});
+  ASSERT_EQ(leader.exit_code, 0) << leader.err;
+  // A leader signature altered after signing: the seal is refused.
+  absl::StatusOr<std::string> one = ReadFile(Path("one.xml"));
+  ASSERT_TRUE(one.ok());
+  std::string bad = *one;
+  size_t at = bad.find("Điều 1");
+  ASSERT_NE(at, std::string::npos);
+  bad.replace(at, 6, "Điều 9");
+  ASSERT_TRUE(WriteFileAtomic(Path("bad.xml"), bad).ok());
+  CommandResult over_bad =
+      with({"--trust", PkiPath("roots.pem"), "-o", Path("sealed.xml"), Path("bad.xml")});
+  EXPECT_EQ(over_bad.exit_code, 1);
+  EXPECT_THAT(over_bad.err, HasSubstr("is not valid"));
+
+  CommandResult ok = with({"--trust", PkiPath("roots.pem"), "-o", Path("sealed.xml"), Path("one.xml")});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  CommandResult verify = Verify(Path("sealed.xml"));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  EXPECT_THAT(verify.out, HasSubstr("proof of approval (a leader's signature)"));
+  EXPECT_THAT(verify.out, HasSubstr("proof of origin (the agency's seal)"));
+  // The leader does not sign after the seal.
+  CommandResult late = Axis({"sign", "--key", PkiPath("agencies/mic/leader.key.pem"), "--cert",
+                             PkiPath("agencies/mic/leader.cert.pem"), "--as", "leader", "--trust",
+                             PkiPath("roots.pem"), "-o", Path("late.xml"), Path("sealed.xml")});
+  EXPECT_EQ(late.exit_code, 1);
+  EXPECT_THAT(late.err, HasSubstr("the leader signs before it"));
 }
 
 TEST_F(CliTest, JsonReportParsesWithBothSignatures) {

@@ -231,14 +231,33 @@ TEST(SignerTest, PlacesTheSignatureInTheNamedParent) {
   EXPECT_THAT(report->signing_order, ElementsAre("sig-1", "sig-2"));
 }
 
-TEST(SignerTest, RefusesWhenTheNamedParentIsMissing) {
+TEST(SignerTest, FallsBackToTheRootWhenThePreferredParentIsMissing) {
   SignOptions options;
   options.parent_ns = "http://www.mic.gov.vn/TBT/QCVN_102_2016";
   options.parent_name = "edXMLHeader";
-  absl::StatusOr<std::string> out = SignDocument(kDocument, TestKeys().vpcp_leader, options);
-  EXPECT_EQ(out.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(out.status().message(),
-              HasSubstr("document has no element edXMLHeader to hold the signature"));
+  std::string xml = Sign(kDocument, TestKeys().vpcp_leader, options);
+  EXPECT_THAT(xml, HasSubstr("</ds:Signature></VanBan>"));
+  VerifyOptions where;
+  where.trust = &Trust();
+  where.at = EvaluationTime();
+  where.signature_parent_ns = options.parent_ns;
+  where.signature_parent_name = options.parent_name;
+  absl::StatusOr<Report> report = VerifyDocument(xml, where);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->Valid()) << ReportText(*report);
+}
+
+TEST(SignerTest, RecordsTheCommitmentOfLeaderAndSeal) {
+  SignOptions leader;
+  leader.commitment = kProofOfApproval;
+  SignOptions seal;
+  seal.commitment = kProofOfOrigin;
+  std::string xml = Sign(Sign(kDocument, TestKeys().vpcp_leader, leader), TestKeys().vpcp_seal, seal);
+  Report report = Verify(xml);
+  ASSERT_TRUE(report.Valid()) << ReportText(report);
+  EXPECT_EQ(report.signatures[0].commitment, kProofOfApproval);
+  EXPECT_EQ(report.signatures[1].commitment, kProofOfOrigin);
+  EXPECT_THAT(ReportText(report), HasSubstr("proof of origin (the agency's seal)"));
 }
 
 TEST(SignerTest, RefusesUnreadableXml) {

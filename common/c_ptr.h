@@ -13,6 +13,7 @@
 #include <libxml/xpath.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/cms.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
@@ -63,6 +64,12 @@ AXIS_MAKE_DELETER(TS_REQ, TS_REQ_free)
 AXIS_MAKE_DELETER(TS_RESP, TS_RESP_free)
 AXIS_MAKE_DELETER(TS_MSG_IMPRINT, TS_MSG_IMPRINT_free)
 AXIS_MAKE_DELETER(TS_VERIFY_CTX, TS_VERIFY_CTX_free)
+AXIS_MAKE_DELETER(TS_RESP_CTX, TS_RESP_CTX_free)
+AXIS_MAKE_DELETER(TS_TST_INFO, TS_TST_INFO_free)
+AXIS_MAKE_DELETER(PKCS7, PKCS7_free)
+AXIS_MAKE_DELETER(ASN1_OBJECT, ASN1_OBJECT_free)
+AXIS_MAKE_DELETER(X509_ALGOR, X509_ALGOR_free)
+AXIS_MAKE_DELETER(CMS_ContentInfo, CMS_ContentInfo_free)
 AXIS_MAKE_DELETER(GENERAL_NAMES, GENERAL_NAMES_free)
 AXIS_MAKE_DELETER(EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free)
 AXIS_MAKE_DELETER(xmlDoc, xmlFreeDoc)

@@ -12,20 +12,6 @@
 namespace axis {
 namespace {
 
-absl::Status PosixError(absl::string_view path, absl::string_view op, int err) {
-  std::string msg = absl::StrCat(path, ": ", op, ": ", std::strerror(err));
-  if (err == ENOENT) {
-    return absl::NotFoundError(msg);
-  }
-  if (err == EACCES || err == EPERM) {
-    return absl::PermissionDeniedError(msg);
-  }
-  if (err == ENOSPC || err == EDQUOT) {
-    return absl::ResourceExhaustedError(msg);
-  }
-  return absl::InternalError(msg);
-}
-
 // Fd closes a file descriptor on scope exit.
 class Fd {
  public:
@@ -49,6 +35,24 @@ class Fd {
 };
 
 }  // namespace
+
+absl::Status PosixError(absl::string_view path, absl::string_view op, int err) {
+  std::string msg = absl::StrCat(path, ": ", op, ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+      return absl::NotFoundError(msg);
+    case EACCES:
+    case EPERM:
+      return absl::PermissionDeniedError(msg);
+    case ENOSPC:
+    case EDQUOT:
+      return absl::ResourceExhaustedError(msg);
+    case EEXIST:
+      return absl::AlreadyExistsError(msg);
+    default:
+      return absl::InternalError(msg);
+  }
+}
 
 absl::StatusOr<std::string> ReadFile(absl::string_view path, size_t max_bytes) {
   std::string p(path);

@@ -11,6 +11,11 @@
 
 namespace axis {
 
+// PosixError turns an errno from operation `op` on `path` into a status whose
+// message names both: NOT_FOUND (ENOENT), PERMISSION_DENIED (EACCES, EPERM),
+// RESOURCE_EXHAUSTED (ENOSPC, EDQUOT), ALREADY_EXISTS (EEXIST), else INTERNAL.
+absl::Status PosixError(absl::string_view path, absl::string_view op, int err);
+
 // ReadFile returns the contents of `path`. NOT_FOUND when it does not exist,
 // RESOURCE_EXHAUSTED when it is larger than `max_bytes`, other errors naming
 // the path and errno text.

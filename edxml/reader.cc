@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "common/c_ptr.h"
+#include "common/files.h"
 #include "common/openssl_error.h"
 #include "common/status_macros.h"
 #include "edxml/internal/xml_text.h"
@@ -30,19 +33,6 @@ constexpr size_t kReadBlock = 64 * 1024;
 constexpr size_t kWriteBlock = 256 * 1024;
 // EVP_DecodeUpdate takes an int length; feed it in pieces this big.
 constexpr size_t kDecodePiece = 48 * 1024;
-
-absl::Status PosixError(absl::string_view path, absl::string_view op, int err) {
-  std::string msg = absl::StrCat(path, ": ", op, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT: return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM: return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-    case EDQUOT: return absl::ResourceExhaustedError(msg);
-    case EEXIST: return absl::AlreadyExistsError(msg);
-    default: return absl::InternalError(msg);
-  }
-}
 
 std::string Hex(const unsigned char* p, size_t n) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -568,6 +558,16 @@ class Parser {
  public:
   Parser(absl::string_view what, const ReadOptions& options) : what_(what), options_(options) {}
 
+  // A decoded file the returned Message does not report is removed: every
+  // file of a failed read, and on success any the model has no place for
+  // (a second ContentTransferEncoded, an Attachment outside
+  // AttachmentEncoded).
+  ~Parser() {
+    if (root_ != nullptr) {
+      RemoveUnreported(root_.get());
+    }
+  }
+
   absl::Status Start() {
     xmlInitParser();
     xmlSAXHandler sax;
@@ -606,6 +606,11 @@ class Parser {
     }
     Message m;
     AXIS_RETURN_IF_ERROR(MapMessage(root_.get(), what_, &m));
+    for (const Attachment& a : m.attachments) {
+      if (a.content.has_value() && !a.content->path.empty()) {
+        reported_.insert(a.content->path);
+      }
+    }
     return m;
   }
 
@@ -622,6 +627,16 @@ class Parser {
   }
 
   int Line() const { return xmlSAX2GetLineNumber(ctxt_.get()); }
+
+  void RemoveUnreported(Node* n) {
+    if (n->content.has_value() && !n->content->path.empty() &&
+        reported_.count(n->content->path) == 0) {
+      ::unlink(n->content->path.c_str());
+    }
+    for (const auto& c : n->children) {
+      RemoveUnreported(c.get());
+    }
+  }
 
   void Stop(absl::Status s) {
     if (status_.ok()) {
@@ -811,10 +826,12 @@ class Parser {
       if (errno != EEXIST) {
         int err = errno;
         ::unlink(tmp.c_str());
+        cte->content->path.clear();
         return PosixError(final_path, "link", err);
       }
     }
     ::unlink(tmp.c_str());
+    cte->content->path.clear();
     return absl::AlreadyExistsError(
         absl::StrCat(dir, "/", candidates.front(), ": exists already (attachment ", placed_, ")"));
   }
@@ -834,6 +851,7 @@ class Parser {
   size_t placed_ = 0;
   uint64_t decoded_ = 0;
   std::unique_ptr<AttachmentSink> sink_;
+  std::unordered_set<std::string> reported_;  // files the returned Message names
 };
 
 }  // namespace

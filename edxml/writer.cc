@@ -14,6 +14,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/c_ptr.h"
+#include "common/files.h"
 #include "common/openssl_error.h"
 #include "common/status_macros.h"
 #include "edxml/internal/xml_text.h"
@@ -23,18 +24,6 @@ namespace {
 
 constexpr size_t kFlushAt = 256 * 1024;
 constexpr size_t kEncodeIn = 48 * 1024;  // a multiple of 48: whole 64-character lines
-
-absl::Status PosixError(absl::string_view path, absl::string_view op, int err) {
-  std::string msg = absl::StrCat(path, ": ", op, ": ", std::strerror(err));
-  switch (err) {
-    case ENOENT: return absl::NotFoundError(msg);
-    case EACCES:
-    case EPERM: return absl::PermissionDeniedError(msg);
-    case ENOSPC:
-    case EDQUOT: return absl::ResourceExhaustedError(msg);
-    default: return absl::InternalError(msg);
-  }
-}
 
 // Out buffers output for a descriptor or a string.
 class Out {

@@ -207,6 +207,37 @@ TEST(ReaderTest, KeepsAttachmentNamesInsideTheDirectory) {
   EXPECT_EQ(testing_util::ReadTestFile(m->attachments[2].content->path), "z");
 }
 
+// Found by edxml_fuzzer: a read that fails after an attachment was placed
+// left the file behind, and one the model does not report (a second
+// ContentTransferEncoded) stayed even when the read succeeded.
+TEST(ReaderTest, LeavesOnlyReportedAttachmentFiles) {
+  ReadOptions options;
+  options.attachment_dir = MakeTempDir();
+  const std::string xml = Minimal(
+      kOrg, "",
+      "<AttachmentEncoded>"
+      "<Attachment><ContentId>1</ContentId><AttachmentName>a.txt</AttachmentName>"
+      "<edXML:ContentTransferEncoded>eA==</edXML:ContentTransferEncoded>"
+      "<edXML:ContentTransferEncoded>eQ==</edXML:ContentTransferEncoded></Attachment>"
+      "<Attachment><ContentId>2</ContentId><AttachmentName>b.txt</AttachmentName>"
+      "<edXML:ContentTransferEncoded>eg==</edXML:ContentTransferEncoded></Attachment>"
+      "</AttachmentEncoded>");
+  // Cut inside the second attachment: the first is placed, then the read fails.
+  const std::string cut = xml.substr(0, xml.find("<edXML:ContentTransferEncoded>eg=="));
+  EXPECT_FALSE(ReadMessageString(cut, "m", options).ok());
+  EXPECT_EQ(::rmdir(options.attachment_dir.c_str()), 0) << "directory not empty";
+
+  ASSERT_EQ(::mkdir(options.attachment_dir.c_str(), 0700), 0);
+  {
+    absl::StatusOr<Message> m = ReadMessageString(xml, "m", options);
+    ASSERT_TRUE(m.ok()) << m.status();
+    ASSERT_EQ(m->attachments.size(), 2u);
+    ::unlink(m->attachments[0].content->path.c_str());
+    ::unlink(m->attachments[1].content->path.c_str());
+  }
+  EXPECT_EQ(::rmdir(options.attachment_dir.c_str()), 0) << "directory not empty";
+}
+
 TEST(ReaderTest, LegacyUnnamespacedRsaSha1SignatureIsReportedWeak) {
   // The shape of the public SDK samples: Signature without the XML-DSig
   // namespace, RSA-SHA1 over a SHA-1 digest.

@@ -84,3 +84,105 @@ TEST(EdxmlCommandTest, NewRefusesBadAgencyCode) {
 
 }  // namespace
 }  // namespace axis::edxml
+
+namespace axis::edxml {
+namespace {
+
+// SignedDecree builds an edXML decree and signs it leader (PKCS#12) then
+// agency (PEM seal, after checking the leader's signature); returns its path.
+std::string SignedDecree(const std::string& dir) {
+  const std::string pki = AXIS_PKI_DIR;
+  const std::string pdf = WriteTestFile(dir + "/qd.pdf", "%PDF-1.7 Quyết định 28/QĐ-TTg\n");
+  testing::CommandResult r =
+      Axis({"edxml", "new", "--from", "000.00.00.G22", "--to", "000.00.00.G12", "--to",
+            "000.00.00.H49", "--code", "28/QĐ-TTg", "--subject",
+            "Về việc khai trương Trục liên thông văn bản quốc gia", "--date", "2019/03/12",
+            "--attach", pdf, "-o", dir + "/m.edxml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Axis({"sign", "--key", pki + "/agencies/vpcp/leader.p12", "--pass-file",
+            pki + "/p12-password.txt", "--as", "leader", "--role", "Thủ tướng", "-o",
+            dir + "/l.edxml", dir + "/m.edxml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = Axis({"sign", "--key", pki + "/agencies/vpcp/seal.key.pem", "--cert",
+            pki + "/agencies/vpcp/seal.cert.pem", "--chain", pki + "/chain.pem", "--as", "agency",
+            "--trust", pki + "/roots.pem", "-o", dir + "/s.edxml", dir + "/l.edxml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return dir + "/s.edxml";
+}
+
+testing::CommandResult Xmlsec(const std::string& file, const std::string& id) {
+  const std::string pki = AXIS_PKI_DIR;
+  absl::StatusOr<testing::CommandResult> r = testing::RunCommand(
+      {"xmlsec1", "--verify", "--id-attr:Id", "http://www.w3.org/2000/09/xmldsig#:Signature",
+       "--id-attr:Id", "http://uri.etsi.org/01903/v1.3.2#:SignedProperties", "--node-id", id,
+       "--enabled-reference-uris", "empty,same-doc", "--trusted-pem", pki + "/roots.pem",
+       "--untrusted-pem", pki + "/chain.pem", file});
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : testing::CommandResult{};
+}
+
+testing::CommandResult Jdk(const std::string& file) {
+  absl::StatusOr<testing::CommandResult> r = testing::RunCommand(
+      {"java", std::string(AXIS_SOURCE_DIR) + "/tests/interop/JdkVerify.java", file}, "",
+      absl::Seconds(120));
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : testing::CommandResult{};
+}
+
+bool OnPath(const std::string& tool) {
+  absl::StatusOr<testing::CommandResult> r =
+      testing::RunCommand({"sh", "-c", "command -v " + tool});
+  return r.ok() && r->exit_code == 0;
+}
+
+TEST(EdxmlSigningTest, LeaderThenAgencyVerifiesInAxisXmlsecAndTheJdk) {
+  const std::string dir = MakeTempDir();
+  const std::string signed_msg = SignedDecree(dir);
+  testing::CommandResult r = Axis({"verify", "--trust", std::string(AXIS_PKI_DIR) + "/roots.pem",
+                                   signed_msg});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("signing order: sig-1 -> sig-2"));
+  EXPECT_THAT(r.out, HasSubstr("proof of origin (the agency's seal)"));
+  // The signatures sit in edXMLHeader, where EDXML.md puts them, and the
+  // message is still a valid edXML message.
+  EXPECT_THAT(ReadTestFile(signed_msg), HasSubstr("</ds:Signature></edXML:edXMLHeader>"));
+  EXPECT_EQ(Axis({"edxml", "validate", signed_msg}).exit_code, 0);
+  if (OnPath("xmlsec1")) {
+    EXPECT_EQ(Xmlsec(signed_msg, "sig-1").exit_code, 0);
+    EXPECT_EQ(Xmlsec(signed_msg, "sig-2").exit_code, 0);
+  }
+  if (OnPath("java") && OnPath("javac")) {
+    testing::CommandResult jdk = Jdk(signed_msg);
+    EXPECT_EQ(jdk.exit_code, 0) << jdk.out << jdk.err;
+    EXPECT_THAT(jdk.out, HasSubstr("sig-1: valid"));
+    EXPECT_THAT(jdk.out, HasSubstr("sig-2: valid"));
+  }
+}
+
+TEST(EdxmlSigningTest, AlteringTheLeaderSignatureFailsTheAgencySignatureEverywhere) {
+  const std::string dir = MakeTempDir();
+  std::string xml = ReadTestFile(SignedDecree(dir));
+  // Flip one base64 character of the leader's SignatureValue.
+  size_t at = xml.find("<ds:SignatureValue>");
+  ASSERT_NE(at, std::string::npos);
+  at += 19 + 10;
+  xml[at] = xml[at] == 'A' ? 'B' : 'A';
+  const std::string bad = WriteTestFile(dir + "/bad.edxml", xml);
+  testing::CommandResult r =
+      Axis({"verify", "--trust", std::string(AXIS_PKI_DIR) + "/roots.pem", bad});
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("signature 2 [sig-2]: INVALID"));
+  EXPECT_THAT(r.out, HasSubstr("digest of reference \"#sig-1\" does not match"));
+  if (OnPath("xmlsec1")) {
+    EXPECT_NE(Xmlsec(bad, "sig-1").exit_code, 0);
+    EXPECT_NE(Xmlsec(bad, "sig-2").exit_code, 0);
+  }
+  if (OnPath("java") && OnPath("javac")) {
+    testing::CommandResult jdk = Jdk(bad);
+    EXPECT_EQ(jdk.exit_code, 1) << jdk.out << jdk.err;
+    EXPECT_THAT(jdk.out, HasSubstr("sig-2: INVALID"));
+  }
+}
+
+}  // namespace
+}  // namespace axis::edxml

@@ -129,11 +129,8 @@ testing::CommandResult Jdk(const std::string& file) {
   return r.ok() ? *r : testing::CommandResult{};
 }
 
-bool OnPath(const std::string& tool) {
-  absl::StatusOr<testing::CommandResult> r =
-      testing::RunCommand({"sh", "-c", "command -v " + tool});
-  return r.ok() && r->exit_code == 0;
-}
+using testing::HaveJdk;
+using testing::OnPath;
 
 TEST(EdxmlSigningTest, LeaderThenAgencyVerifiesInAxisXmlsecAndTheJdk) {
   const std::string dir = MakeTempDir();
@@ -151,7 +148,7 @@ TEST(EdxmlSigningTest, LeaderThenAgencyVerifiesInAxisXmlsecAndTheJdk) {
     EXPECT_EQ(Xmlsec(signed_msg, "sig-1").exit_code, 0);
     EXPECT_EQ(Xmlsec(signed_msg, "sig-2").exit_code, 0);
   }
-  if (OnPath("java") && OnPath("javac")) {
+  if (HaveJdk()) {
     testing::CommandResult jdk = Jdk(signed_msg);
     EXPECT_EQ(jdk.exit_code, 0) << jdk.out << jdk.err;
     EXPECT_THAT(jdk.out, HasSubstr("sig-1: valid"));
@@ -177,7 +174,7 @@ TEST(EdxmlSigningTest, AlteringTheLeaderSignatureFailsTheAgencySignatureEverywhe
     EXPECT_NE(Xmlsec(bad, "sig-1").exit_code, 0);
     EXPECT_NE(Xmlsec(bad, "sig-2").exit_code, 0);
   }
-  if (OnPath("java") && OnPath("javac")) {
+  if (HaveJdk()) {
     testing::CommandResult jdk = Jdk(bad);
     EXPECT_EQ(jdk.exit_code, 1) << jdk.out << jdk.err;
     EXPECT_THAT(jdk.out, HasSubstr("sig-2: INVALID"));

@@ -18,12 +18,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-bool OnPath(const std::string& program) {
-  return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0;
-}
-
-// The JDK runs JdkVerify.java from source, which needs the compiler too.
-bool HaveJdk() { return OnPath("java") && OnPath("javac"); }
+using ::axis::testing::HaveJdk;
+using ::axis::testing::OnPath;
 
 class InteropToolsTest : public ::testing::Test {
  protected:

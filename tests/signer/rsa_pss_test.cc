@@ -357,9 +357,7 @@ TEST_F(RsaPssTest, Refuses1024BitKey) {
 // ---------------------------------------------------------------------------
 // Interop with the JDK (tests/interop/JdkVerify.java).
 
-bool HaveJdk() {
-  return std::system("command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1") == 0;
-}
+using ::axis::testing::HaveJdk;
 
 std::string JdkVerifySource() { return testing::SourceDir() + "/tests/interop/JdkVerify.java"; }
 

@@ -244,6 +244,13 @@ absl::Status WaitForTcpPort(int port, absl::Duration timeout, ChildProcess* chil
       absl::StrCat("127.0.0.1:", port, " not listening after ", absl::FormatDuration(timeout)));
 }
 
+bool OnPath(const std::string& program) {
+  absl::StatusOr<CommandResult> r = RunCommand({"sh", "-c", "command -v \"$0\"", program});
+  return r.ok() && r->exit_code == 0;
+}
+
+bool HaveJdk() { return OnPath("java") && OnPath("javac"); }
+
 std::string MakeTempDir(const std::string& prefix) {
   std::string tmpl = ::testing::TempDir() + prefix + "XXXXXX";
   char* made = ::mkdtemp(tmpl.data());

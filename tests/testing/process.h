@@ -69,6 +69,14 @@ absl::StatusOr<int> PickFreePort();
 // `timeout`; `child`, when given, must stay alive meanwhile.
 absl::Status WaitForTcpPort(int port, absl::Duration timeout, ChildProcess* child = nullptr);
 
+// OnPath reports whether `program` is found in PATH (for tests of optional
+// independent tools: xmlsec1, the JDK).
+bool OnPath(const std::string& program);
+
+// HaveJdk reports whether java and javac are installed: JdkVerify.java runs
+// from source, which needs the compiler too.
+bool HaveJdk();
+
 // MakeTempDir creates a fresh directory under testing::TempDir().
 std::string MakeTempDir(const std::string& prefix);
 

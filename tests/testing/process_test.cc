@@ -45,5 +45,11 @@ TEST(ProcessTest, WaitForPortReportsEarlyExit) {
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
 }
 
+TEST(ProcessTest, OnPathFindsInstalledProgramsOnly) {
+  EXPECT_TRUE(OnPath("sh"));
+  EXPECT_FALSE(OnPath("axis-no-such-program"));
+  EXPECT_FALSE(OnPath("sh; true"));  // a name, not a command line
+}
+
 }  // namespace
 }  // namespace axis::testing

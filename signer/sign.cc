@@ -18,8 +18,6 @@
 #include "signer/internal/dsig.h"
 #include "signer/xml.h"
 
-AXIS_MAKE_DELETER(xmlSecDSigCtx, xmlSecDSigCtxDestroy)
-AXIS_MAKE_DELETER(xmlSecKey, xmlSecKeyDestroy)
 
 namespace axis::signer {
 namespace {
@@ -130,18 +128,8 @@ xmlNode* FindParent(xmlDoc* doc, const SignOptions& options) {
   if (options.parent_name.empty()) {
     return root;
   }
-  std::vector<xmlNode*> todo = {root};
-  while (!todo.empty()) {  // document order
-    xmlNode* n = todo.back();
-    todo.pop_back();
-    if (IsElement(n, options.parent_ns.empty() ? nullptr : options.parent_ns.c_str(),
-                  options.parent_name.c_str())) {
-      return n;
-    }
-    std::vector<xmlNode*> kids = ChildElements(n);
-    todo.insert(todo.end(), kids.rbegin(), kids.rend());
-  }
-  return root;
+  xmlNode* named = FindFirstElement(root, options.parent_ns, options.parent_name);
+  return named != nullptr ? named : root;
 }
 
 }  // namespace
@@ -224,15 +212,8 @@ absl::StatusOr<std::string> SignDocument(absl::string_view xml, const SigningKey
     AXIS_ASSIGN_OR_RETURN(xmlsec_key, StandInKey(key.key.get()));
   }
   UniquePtr<xmlSecDSigCtx> ctx(xmlSecDSigCtxCreate(nullptr));
-  UniquePtr<xmlSecKey> sk(xmlSecKeyCreate());
-  EVP_PKEY_up_ref(xmlsec_key);
-  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(xmlsec_key);
-  if (data == nullptr) {
-    EVP_PKEY_free(xmlsec_key);
-    return absl::InternalError("xmlsec cannot take the key");
-  }
-  if (xmlSecKeySetValue(sk.get(), data) < 0) {
-    xmlSecKeyDataDestroy(data);
+  UniquePtr<xmlSecKey> sk = internal::XmlSecKeyFor(xmlsec_key);
+  if (sk == nullptr) {
     return absl::InternalError("xmlsec cannot take the key");
   }
   ctx->signKey = sk.release();

@@ -15,8 +15,6 @@
 #include "common/openssl_error.h"
 #include "signer/internal/dsig.h"
 
-AXIS_MAKE_DELETER(xmlSecDSigCtx, xmlSecDSigCtxDestroy)
-AXIS_MAKE_DELETER(xmlSecKey, xmlSecKeyDestroy)
 
 namespace axis::signer {
 namespace {
@@ -39,29 +37,6 @@ std::string StripSpace(absl::string_view s) {
 bool HasSignatureAncestor(xmlNode* node) {
   for (xmlNode* p = node->parent; p != nullptr && p->type == XML_ELEMENT_NODE; p = p->parent) {
     if (IsElement(p, kDsigNs, "Signature")) {
-      return true;
-    }
-  }
-  return false;
-}
-
-// FindElement returns the first element (document order) at or below
-// `node` named ns:name, or nullptr.
-xmlNode* FindElement(xmlNode* node, const std::string& ns, const std::string& name) {
-  if (IsElement(node, ns.empty() ? nullptr : ns.c_str(), name.c_str())) {
-    return node;
-  }
-  for (xmlNode* c : ChildElements(node)) {
-    if (xmlNode* f = FindElement(c, ns, name)) {
-      return f;
-    }
-  }
-  return nullptr;
-}
-
-bool IsInside(xmlNode* node, xmlNode* ancestor) {
-  for (xmlNode* p = node; p != nullptr; p = p->parent) {
-    if (p == ancestor) {
       return true;
     }
   }
@@ -376,19 +351,6 @@ bool SigningCertificateDigest(xmlNode* signed_props, std::string* method, std::s
                               value);
 }
 
-const EVP_MD* DigestForHref(const std::string& href) {
-  if (href == "http://www.w3.org/2001/04/xmlenc#sha256") {
-    return EVP_sha256();
-  }
-  if (href == "http://www.w3.org/2001/04/xmldsig-more#sha384") {
-    return EVP_sha384();
-  }
-  if (href == "http://www.w3.org/2001/04/xmlenc#sha512") {
-    return EVP_sha512();
-  }
-  return nullptr;
-}
-
 void ReadXades(xmlNode* signed_props, SignatureReport* r) {
   xmlNode* ssp = FirstChildElement(signed_props, kXadesNs, "SignedSignatureProperties");
   std::string when = std::string(absl::StripAsciiWhitespace(
@@ -442,15 +404,8 @@ X509* LeafCertificate(const std::vector<UniquePtr<X509>>& certs) {
 void RunXmlSec(xmlNode* sig, EVP_PKEY* pub, const internal::SignatureAlgorithm* alg,
                SignatureReport* r) {
   UniquePtr<xmlSecDSigCtx> ctx(xmlSecDSigCtxCreate(nullptr));
-  UniquePtr<xmlSecKey> key(xmlSecKeyCreate());
-  EVP_PKEY_up_ref(pub);
-  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(pub);
-  if (data == nullptr || xmlSecKeySetValue(key.get(), data) < 0) {
-    if (data == nullptr) {
-      EVP_PKEY_free(pub);
-    } else {
-      xmlSecKeyDataDestroy(data);
-    }
+  UniquePtr<xmlSecKey> key = internal::XmlSecKeyFor(pub);
+  if (key == nullptr) {
     r->reasons.push_back("the signing certificate's key cannot be used");
     return;
   }
@@ -575,7 +530,7 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
     const EVP_MD* md = nullptr;
     if (!SigningCertificateDigest(signed_props, &method, &digest)) {
       r.reasons.push_back("XAdES SigningCertificateV2 is missing or unreadable");
-    } else if ((md = DigestForHref(method)) == nullptr) {
+    } else if ((md = internal::DigestForHref(method)) == nullptr) {
       r.reasons.push_back(absl::StrCat("SigningCertificateV2 digest method ", method,
                                        " is not allowed"));
     } else {
@@ -739,7 +694,7 @@ absl::StatusOr<Report> VerifyDocument(absl::string_view xml, const VerifyOptions
   xmlNode* home = root;
   if (!options.signature_parent_name.empty()) {
     if (xmlNode* named =
-            FindElement(root, options.signature_parent_ns, options.signature_parent_name)) {
+            FindFirstElement(root, options.signature_parent_ns, options.signature_parent_name)) {
       home = named;
     }
   }

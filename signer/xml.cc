@@ -169,6 +169,27 @@ xmlNode* FirstChildElement(xmlNode* node, const char* ns, const char* local_name
   return nullptr;
 }
 
+xmlNode* FindFirstElement(xmlNode* node, const std::string& ns, const std::string& local_name) {
+  if (IsElement(node, ns.empty() ? nullptr : ns.c_str(), local_name.c_str())) {
+    return node;
+  }
+  for (xmlNode* c : ChildElements(node)) {
+    if (xmlNode* f = FindFirstElement(c, ns, local_name)) {
+      return f;
+    }
+  }
+  return nullptr;
+}
+
+bool IsInside(const xmlNode* node, const xmlNode* ancestor) {
+  for (const xmlNode* p = node; p != nullptr; p = p->parent) {
+    if (p == ancestor) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string NodeText(const xmlNode* node) {
   if (node == nullptr) {
     return "";

@@ -52,6 +52,13 @@ std::vector<xmlNode*> ChildElements(xmlNode* node);
 // nullptr.
 xmlNode* FirstChildElement(xmlNode* node, const char* ns, const char* local_name);
 
+// FindFirstElement returns the first element (document order) at or below
+// `node` named ns:local_name (`ns` empty: no namespace), or nullptr.
+xmlNode* FindFirstElement(xmlNode* node, const std::string& ns, const std::string& local_name);
+
+// IsInside reports whether `node` is `ancestor` or lies below it.
+bool IsInside(const xmlNode* node, const xmlNode* ancestor);
+
 // NodeText returns the text content of `node` (empty for nullptr).
 std::string NodeText(const xmlNode* node);
 

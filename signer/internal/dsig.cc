@@ -1,6 +1,7 @@
 #include "signer/internal/dsig.h"
 
 #include <xmlsec/openssl/crypto.h>
+#include <xmlsec/openssl/evp.h>
 
 #include <functional>
 #include <set>
@@ -68,10 +69,35 @@ const SignatureAlgorithm* ChooseSignatureAlgorithm(EVP_PKEY* key, bool pss) {
   return nullptr;
 }
 
-bool IsAllowedDigest(const std::string& href) {
-  return href == "http://www.w3.org/2001/04/xmlenc#sha256" ||
-         href == "http://www.w3.org/2001/04/xmldsig-more#sha384" ||
-         href == "http://www.w3.org/2001/04/xmlenc#sha512";
+const EVP_MD* DigestForHref(const std::string& href) {
+  if (href == "http://www.w3.org/2001/04/xmlenc#sha256") {
+    return EVP_sha256();
+  }
+  if (href == "http://www.w3.org/2001/04/xmldsig-more#sha384") {
+    return EVP_sha384();
+  }
+  if (href == "http://www.w3.org/2001/04/xmlenc#sha512") {
+    return EVP_sha512();
+  }
+  return nullptr;
+}
+
+UniquePtr<xmlSecKey> XmlSecKeyFor(EVP_PKEY* key) {
+  UniquePtr<xmlSecKey> out(xmlSecKeyCreate());
+  if (out == nullptr) {
+    return nullptr;
+  }
+  EVP_PKEY_up_ref(key);
+  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(key);
+  if (data == nullptr) {
+    EVP_PKEY_free(key);
+    return nullptr;
+  }
+  if (xmlSecKeySetValue(out.get(), data) < 0) {
+    xmlSecKeyDataDestroy(data);
+    return nullptr;
+  }
+  return out;
 }
 
 bool IsC14n(const std::string& href) {

@@ -10,7 +10,14 @@
 #include <openssl/evp.h>
 #include <xmlsec/transforms.h>
 
+#include <xmlsec/keys.h>
+#include <xmlsec/xmldsig.h>
+
 #include "absl/status/status.h"
+#include "common/c_ptr.h"
+
+AXIS_MAKE_DELETER(xmlSecDSigCtx, xmlSecDSigCtxDestroy)
+AXIS_MAKE_DELETER(xmlSecKey, xmlSecKeyDestroy)
 
 namespace axis::signer::internal {
 
@@ -34,8 +41,16 @@ const SignatureAlgorithm* FindSignatureAlgorithm(const std::string& href);
 // (PKCS#1 v1.5 or PSS), ECDSA with SHA-256/384/512 by curve size.
 const SignatureAlgorithm* ChooseSignatureAlgorithm(EVP_PKEY* key, bool pss);
 
+// DigestForHref returns the digest of an allowed DigestMethod href (SHA-256,
+// SHA-384, SHA-512), or nullptr for every other.
+const EVP_MD* DigestForHref(const std::string& href);
+
 // IsAllowedDigest reports whether a DigestMethod href is SHA-256 or stronger.
-bool IsAllowedDigest(const std::string& href);
+inline bool IsAllowedDigest(const std::string& href) { return DigestForHref(href) != nullptr; }
+
+// XmlSecKeyFor wraps `key` (taking a reference of its own) as an xmlsec key
+// for xmlSecDSigCtx::signKey; nullptr when xmlsec refuses it.
+UniquePtr<xmlSecKey> XmlSecKeyFor(EVP_PKEY* key);
 
 // IsC14n reports whether href is one of the canonicalization methods.
 bool IsC14n(const std::string& href);

@@ -27,6 +27,7 @@
 
 #include <string>
 
+#include "signer/internal/dsig.h"
 #include "absl/strings/str_cat.h"
 #include "common/c_ptr.h"
 #include "common/files.h"
@@ -41,7 +42,6 @@
 #include <xmlsec/crypto.h>
 
 AXIS_MAKE_DELETER(xmlSecKeysMngr, xmlSecKeysMngrDestroy)
-AXIS_MAKE_DELETER(xmlSecDSigCtx, xmlSecDSigCtxDestroy)
 
 namespace axis::signer {
 namespace {

@@ -1,6 +1,7 @@
 // rsa_pss_test.cc: the RSA-PSS xmlsec transforms sign and verify enveloped
 // XML-DSig signatures, refuse short keys, and interoperate with the JDK's
 // javax.xml.crypto.dsig (tests/interop/JdkVerify.java) in both directions.
+#include "signer/internal/dsig.h"
 #include "signer/internal/rsa_pss.h"
 #include "signer/xml.h"
 
@@ -30,8 +31,6 @@
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
 
-AXIS_MAKE_DELETER(xmlSecDSigCtx, xmlSecDSigCtxDestroy)
-AXIS_MAKE_DELETER(xmlSecKey, xmlSecKeyDestroy)
 
 namespace axis::signer::internal {
 namespace {

@@ -1,6 +1,7 @@
 // verify_test.cc: VerifyDocument's strict profile. Every refusal has a test
 // that tampers with a real signed document (as text or through libxml2) and
 // expects the exact reason; signature-wrapping variants must never verify.
+#include "signer/internal/dsig.h"
 #include "signer/verify.h"
 
 #include <xmlsec/openssl/crypto.h>
@@ -13,8 +14,6 @@
 #include "absl/strings/str_cat.h"
 #include "tests/signer/signer_fixture.h"
 
-AXIS_MAKE_DELETER(xmlSecDSigCtx, xmlSecDSigCtxDestroy)
-AXIS_MAKE_DELETER(xmlSecKey, xmlSecKeyDestroy)
 
 namespace axis::signer::test {
 namespace {

@@ -98,22 +98,7 @@ UniquePtr<EVP_PKEY> PublicOnly(EVP_PKEY* key) {
 }
 
 // MakeXmlsecKey wraps (a new reference to) `key` as an xmlsec RSA key.
-UniquePtr<xmlSecKey> MakeXmlsecKey(EVP_PKEY* key) {
-  UniquePtr<xmlSecKey> out(xmlSecKeyCreate());
-  if (out == nullptr || EVP_PKEY_up_ref(key) != 1) {
-    return nullptr;
-  }
-  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(key);
-  if (data == nullptr) {
-    EVP_PKEY_free(key);
-    return nullptr;
-  }
-  if (xmlSecKeySetValue(out.get(), data) < 0) {
-    xmlSecKeyDataDestroy(data);
-    return nullptr;
-  }
-  return out;
-}
+UniquePtr<xmlSecKey> MakeXmlsecKey(EVP_PKEY* key) { return XmlSecKeyFor(key); }
 
 UniquePtr<xmlDoc> ParseDoc(const std::string& xml) {
   return UniquePtr<xmlDoc>(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), "doc.xml",

@@ -1,0 +1,1 @@
+// message_log.cc: written by the message-log work (see message_log.h).

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -563,6 +565,8 @@ class Parser {
   // (a second ContentTransferEncoded, an Attachment outside
   // AttachmentEncoded).
   ~Parser() {
+    // The generic error handler points at this parser while it runs.
+    xmlSetGenericErrorFunc(nullptr, &Parser::IgnoreGenericError);
     if (root_ != nullptr) {
       RemoveUnreported(root_.get());
     }
@@ -590,6 +594,11 @@ class Parser {
       return absl::InternalError(absl::StrCat(what_, ": cannot create the XML parser"));
     }
     xmlCtxtUseOptions(ctxt_.get(), XML_PARSE_NONET);
+    // libxml2 2.9 reports encoding-conversion errors through the generic
+    // handler (stderr by default), not the context's: catch them here so
+    // untrusted input never writes to our stderr and the error has its text.
+    // The handler is per thread; the destructor resets it.
+    xmlSetGenericErrorFunc(this, &Parser::OnGenericError);
     return absl::OkStatus();
   }
 
@@ -620,7 +629,9 @@ class Parser {
       return status_;
     }
     if (rc != 0 || !ctxt_->wellFormed) {
-      std::string msg = first_error_.empty() ? absl::StrCat("XML error ", rc) : first_error_;
+      std::string msg = !first_error_.empty()   ? first_error_
+                        : !generic_error_.empty() ? generic_error_
+                                                  : absl::StrCat("XML error ", rc);
       return absl::InvalidArgumentError(absl::StrCat(what_, ":", first_error_line_, ": ", msg));
     }
     return absl::OkStatus();
@@ -783,6 +794,21 @@ class Parser {
                                    " refused: edXML messages may not carry a DTD or entities"));
   }
 
+  static void IgnoreGenericError(void*, const char*, ...) {}
+
+  static void OnGenericError(void* ctx, const char* format, ...) {
+    auto* self = static_cast<Parser*>(ctx);
+    if (self == nullptr || !self->generic_error_.empty()) {
+      return;
+    }
+    char buf[512];
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(buf, sizeof(buf), format, args);
+    va_end(args);
+    self->generic_error_ = std::string(absl::StripAsciiWhitespace(buf));
+  }
+
 #if LIBXML_VERSION >= 21200
   static void OnError(void* ctx, const xmlError* error) {
 #else
@@ -841,6 +867,7 @@ class Parser {
   UniquePtr<xmlParserCtxt> ctxt_;
   absl::Status status_;
   std::string first_error_;
+  std::string generic_error_;  // first message libxml2 sent to the generic handler
   int first_error_line_ = 0;
   std::unique_ptr<Node> root_;
   Node* current_ = nullptr;

@@ -73,6 +73,21 @@ TEST(ReaderTest, ReportsMalformedXmlWithLine) {
   EXPECT_THAT(m.status().message(), HasSubstr("mismatch"));
 }
 
+TEST(ReaderTest, ReportsBadEncodingInItsErrorAndNotOnStderr) {
+  // libxml2 sends encoding-conversion failures to its generic handler,
+  // which prints to stderr unless the reader catches them.
+  std::string xml =
+      "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?>\n"
+      "<edXML:edXMLEnvelope xmlns:edXML=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">"
+      "\x1b$B\xff\xfe</edXML:edXMLEnvelope>";
+  ::testing::internal::CaptureStderr();
+  absl::StatusOr<Message> m = ReadMessageString(xml, "enc.edxml");
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.status().message(), HasSubstr("input conversion failed"));
+  EXPECT_EQ(err, "");
+}
+
 TEST(ReaderTest, RefusesDeepNesting) {
   std::string deep;
   for (int i = 0; i < 40; ++i) {

@@ -13,6 +13,12 @@
 // the document, check the strict profile, every reference digest, and the
 // chain (two RSA-3072 certificate signatures) at a fixed time.
 //
+// With the real axis-tsa (build/bin, started on loopback): axis_sign_bt
+// signs and time-stamps (XAdES B-T, one HTTP round trip);
+// axis_verify_lt_offline verifies a B-LT signature with the roots alone
+// (time-stamp token, chain at its genTime, embedded revocation data: here
+// a CRL the bench issues after the time-stamp, as no OCSP responder runs in the bench).
+//
 // The 2 MB sign figures swing with glibc's heap trimming: each SignDocument
 // frees several megabytes (parse tree, serialised copies) that glibc hands
 // back to the kernel and faults in again on the next call. Compare with
@@ -20,11 +26,13 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -33,12 +41,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/c_ptr.h"
+#include "common/files.h"
 #include "signer/certs.h"
+#include "signer/extend.h"
 #include "signer/keys.h"
 #include "signer/sign.h"
 #include "signer/verify.h"
 #include "signer/xml.h"
+#include "tests/tsa/tsa_process.h"
 
 namespace axis::signer {
 namespace {
@@ -89,6 +102,10 @@ struct Signer {
 struct Fixture {
   std::vector<std::unique_ptr<Signer>> signers;
   TrustStore trust;
+  TrustStore roots_only;  // roots + chain, no CRL: B-LT brings its own data
+  TrustStore crls;        // crl.pem only: B-LT's fallback when OCSP is down
+  // The real axis-tsa for the B-T/B-LT cases (nullptr when it cannot start).
+  std::unique_ptr<axis::testing::TsaProcess> tsa;
   std::map<std::string, std::string> documents;  // "20KB" -> XML
 };
 
@@ -115,10 +132,26 @@ void LoadFixture() {
     s->public_key.reset(X509_get_pubkey(s->key.cert.get()));
     fixture->signers.push_back(std::move(s));
   }
+  // With the CRL: the strict profile needs the signer's revocation status,
+  // and the bench must not ask an OCSP responder.
   absl::StatusOr<TrustStore> trust =
-      TrustStore::FromPemFiles({Pki("roots.pem")}, {Pki("chain.pem")}, {});
+      TrustStore::FromPemFiles({Pki("roots.pem")}, {Pki("chain.pem")}, {Pki("crl.pem")});
   Check(trust.status(), "trust store");
   fixture->trust = std::move(*trust);
+  absl::StatusOr<TrustStore> roots =
+      TrustStore::FromPemFiles({Pki("roots.pem")}, {Pki("chain.pem")}, {});
+  Check(roots.status(), "trust store");
+  fixture->roots_only = std::move(*roots);
+  absl::StatusOr<TrustStore> crls = TrustStore::FromPemFiles({}, {}, {Pki("crl.pem")});
+  Check(crls.status(), "crl.pem");
+  fixture->crls = std::move(*crls);
+  absl::StatusOr<axis::testing::TsaProcess> tsa =
+      axis::testing::StartTsaProcess(axis::testing::TestPkiTsa(AXIS_BIN_DIR, AXIS_PKI_DIR));
+  if (tsa.ok()) {
+    fixture->tsa = std::make_unique<axis::testing::TsaProcess>(std::move(*tsa));
+  } else {
+    std::cerr << "signer_bench: no axis-tsa, B-T/B-LT cases skipped: " << tsa.status() << "\n";
+  }
   fixture->documents["20KB"] = MakeDocument(20 * 1024);
   fixture->documents["2MB"] = MakeDocument(2 * 1024 * 1024);
 }
@@ -159,6 +192,7 @@ void AxisVerify(benchmark::State& state, const Signer* signer, const std::string
   options.trust = &fixture->trust;
   options.at = FixedTime();
   options.require_xades = true;
+  options.offline = true;
   for (auto _ : state) {
     absl::StatusOr<Report> report = VerifyDocument(*signed_doc, options);
     if (!report.ok() || !report->Valid()) {
@@ -170,6 +204,115 @@ void AxisVerify(benchmark::State& state, const Signer* signer, const std::string
   }
   SetOpsPerSecond(state);
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * signed_doc->size()));
+}
+
+// FreshCrl is the issuing CA's CRL made now (the test CA's key is in
+// pki-testdata), as a CA publishing on schedule would have one after the
+// time-stamp; like crl.pem it lists the revoked leader (serial F001).
+TrustStore FreshCrl() {
+  absl::StatusOr<std::string> cert_pem = axis::ReadFile(Pki("issuing-ca/issuing-ca.cert.pem"));
+  absl::StatusOr<std::string> key_pem = axis::ReadFile(Pki("issuing-ca/issuing-ca.key.pem"));
+  Check(cert_pem.status(), "issuing CA certificate");
+  Check(key_pem.status(), "issuing CA key");
+  axis::UniquePtr<BIO> cb(BIO_new_mem_buf(cert_pem->data(), static_cast<int>(cert_pem->size())));
+  axis::UniquePtr<BIO> kb(BIO_new_mem_buf(key_pem->data(), static_cast<int>(key_pem->size())));
+  axis::UniquePtr<X509> ca(PEM_read_bio_X509(cb.get(), nullptr, nullptr, nullptr));
+  axis::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(kb.get(), nullptr, nullptr, nullptr));
+  axis::UniquePtr<X509_CRL> crl(X509_CRL_new());
+  axis::UniquePtr<ASN1_STRING> now(ASN1_TIME_set(nullptr, std::time(nullptr)));
+  axis::UniquePtr<ASN1_STRING> next(ASN1_TIME_set(nullptr, std::time(nullptr) + 86400));
+  axis::UniquePtr<ASN1_STRING> revoked_at(ASN1_TIME_set(nullptr, 1767225600));  // 2026-01-01
+  axis::UniquePtr<BIGNUM> serial_bn;
+  BIGNUM* bn = nullptr;
+  BN_hex2bn(&bn, "F001");
+  serial_bn.reset(bn);
+  axis::UniquePtr<ASN1_STRING> serial(BN_to_ASN1_INTEGER(serial_bn.get(), nullptr));
+  X509_REVOKED* entry = X509_REVOKED_new();
+  bool ok = ca != nullptr && key != nullptr && crl != nullptr && entry != nullptr &&
+            X509_CRL_set_version(crl.get(), 1) == 1 &&
+            X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(ca.get())) == 1 &&
+            X509_CRL_set1_lastUpdate(crl.get(), now.get()) == 1 &&
+            X509_CRL_set1_nextUpdate(crl.get(), next.get()) == 1 &&
+            X509_REVOKED_set_serialNumber(entry, serial.get()) == 1 &&
+            X509_REVOKED_set_revocationDate(entry, revoked_at.get()) == 1 &&
+            X509_CRL_add0_revoked(crl.get(), entry) == 1;
+  if (!ok) {
+    X509_REVOKED_free(entry);
+  }
+  ok = ok && X509_CRL_sort(crl.get()) == 1 && X509_CRL_sign(crl.get(), key.get(), EVP_sha256()) > 0;
+  if (!ok) {
+    std::cerr << "signer_bench: cannot make a fresh CRL\n";
+    std::exit(2);
+  }
+  TrustStore store;
+  store.AddCrl(std::move(crl));
+  return store;
+}
+
+// ExtendOptionsFor asks the bench's axis-tsa for a time-stamp; for B-LT
+// the signer's status comes from crl.pem (no OCSP responder runs here: the
+// AIA's http://127.0.0.1:8888/ refuses at once).
+ExtendOptions ExtendOptionsFor(bool ltv) {
+  ExtendOptions o;
+  o.tsa_url = fixture->tsa->url;
+  o.ltv = ltv;
+  o.ocsp_timeout = absl::Seconds(2);
+  o.extra = &fixture->crls;
+  return o;
+}
+
+// AxisSignBt: sign and time-stamp (one round trip to axis-tsa on loopback).
+void AxisSignBt(benchmark::State& state, const Signer* signer, const std::string* doc) {
+  SignOptions options = BenchSignOptions();
+  ExtendOptions extend = ExtendOptionsFor(/*ltv=*/false);
+  for (auto _ : state) {
+    absl::StatusOr<std::string> out = SignDocument(*doc, signer->key, options);
+    if (out.ok()) {
+      out = ExtendDocument(*out, extend);
+    }
+    if (!out.ok()) {
+      state.SkipWithError(std::string(out.status().message()).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(out->data());
+  }
+  SetOpsPerSecond(state);
+}
+
+// AxisVerifyLtOffline: a B-LT signature verified with nothing but the roots:
+// time-stamp token, chain at its genTime, embedded revocation data.
+void AxisVerifyLtOffline(benchmark::State& state, const Signer* signer, const std::string* doc) {
+  absl::StatusOr<std::string> lt = SignDocument(*doc, signer->key, BenchSignOptions());
+  if (lt.ok()) {
+    lt = ExtendDocument(*lt, ExtendOptionsFor(/*ltv=*/false));
+  }
+  // Revocation data must postdate the time-stamp to prove anything about the
+  // signer at that time: a CRL issued a moment after it.
+  absl::SleepFor(absl::Milliseconds(1100));
+  TrustStore fresh = FreshCrl();
+  if (lt.ok()) {
+    ExtendOptions o = ExtendOptionsFor(/*ltv=*/true);
+    o.extra = &fresh;
+    lt = ExtendDocument(*lt, o);
+  }
+  if (!lt.ok()) {
+    state.SkipWithError(std::string(lt.status().message()).c_str());
+    return;
+  }
+  VerifyOptions options;
+  options.trust = &fixture->roots_only;
+  options.offline = true;
+  for (auto _ : state) {
+    absl::StatusOr<Report> report = VerifyDocument(*lt, options);
+    if (!report.ok() || !report->Valid() || report->signatures[0].level != "B-LT") {
+      state.SkipWithError(report.ok() ? "B-LT signature not valid offline"
+                                      : std::string(report.status().message()).c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(report->signatures.data());
+  }
+  SetOpsPerSecond(state);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * lt->size()));
 }
 
 constexpr unsigned char kMessage[32] = {'a', 'x', 'i', 's', '-', 'b', 'e', 'n', 'c', 'h'};
@@ -231,6 +374,15 @@ void RegisterAll() {
           ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("axis_verify/" + size + "/" + signer->name).c_str(),
                                    AxisVerify, signer, &doc)
+          ->Unit(benchmark::kMillisecond);
+    }
+    if (fixture->tsa != nullptr) {
+      const std::string* doc = &fixture->documents.at("20KB");
+      benchmark::RegisterBenchmark(("axis_sign_bt/20KB/" + signer->name).c_str(), AxisSignBt,
+                                   signer, doc)
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("axis_verify_lt_offline/20KB/" + signer->name).c_str(),
+                                   AxisVerifyLtOffline, signer, doc)
           ->Unit(benchmark::kMillisecond);
     }
   }
@@ -307,5 +459,6 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();
   axis::signer::PrintRatios(reporter);
+  axis::signer::fixture->tsa.reset();  // stops axis-tsa
   return reporter.failed() ? 1 : 0;
 }

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "common/files.h"
 #include "edxml/message.h"
+#include "signer/extend.h"
 #include "signer/keys.h"
 #include "signer/sign.h"
 #include "signer/verify.h"
@@ -24,6 +25,9 @@ struct SignFlags {
   std::string out;
   std::string in;
   bool pss = false;
+  std::string tsa;   // B-T: time-stamp the new signature
+  bool ltv = false;  // B-LT: embed certificate and revocation values
+  std::string ocsp;  // OCSP responder instead of the certificates' AIA URL
 };
 
 // CheckExisting verifies the signatures already in `xml` and applies the
@@ -46,6 +50,7 @@ absl::Status CheckExisting(const SignFlags& f, const std::string& xml,
   signer::VerifyOptions options;
   options.trust = &*trust;
   options.document_name = f.in;
+  options.ocsp_url = f.ocsp;
   options.signature_parent_ns = edxml::kEdxmlNs;
   options.signature_parent_name = "edXMLHeader";
   absl::StatusOr<signer::Report> report = signer::VerifyDocument(xml, options);
@@ -68,6 +73,10 @@ int RunSign(const SignFlags& f) {
   } else if (!f.as.empty()) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--as \"", f.as, "\": expected leader or agency")));
+  }
+  if (f.ltv && f.tsa.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "--ltv needs --tsa: B-LT is built on a signature time-stamp (B-T)"));
   }
   absl::StatusOr<std::string> xml = ReadFile(f.in);
   if (!xml.ok()) {
@@ -94,6 +103,24 @@ int RunSign(const SignFlags& f) {
   if (!signed_xml.ok()) {
     return Fail(absl::Status(signed_xml.status().code(),
                              absl::StrCat(f.in, ": ", signed_xml.status().message())));
+  }
+  if (!f.tsa.empty()) {
+    // Only the new signature is extended: every earlier one is covered by it.
+    absl::StatusOr<signer::TrustStore> extra =
+        signer::TrustStore::FromPemFiles({}, f.intermediates, f.crls);
+    if (!extra.ok()) {
+      return Fail(extra.status());
+    }
+    signer::ExtendOptions extend;
+    extend.tsa_url = f.tsa;
+    extend.ltv = f.ltv;
+    extend.ocsp_url = f.ocsp;
+    extend.extra = &*extra;
+    signed_xml = signer::ExtendDocument(*signed_xml, extend);
+    if (!signed_xml.ok()) {
+      return Fail(absl::Status(signed_xml.status().code(),
+                               absl::StrCat(f.in, ": ", signed_xml.status().message())));
+    }
   }
   if (absl::Status s = WriteFileAtomic(f.out, *signed_xml); !s.ok()) {
     return Fail(s);
@@ -122,6 +149,12 @@ void AddSignCommand(CLI::App& app, Command* run) {
   cmd->add_option("--crl", flags->crls, "certificate revocation list (PEM); repeatable");
   cmd->add_option("--pass-file", flags->pass_file,
                   "file whose first line is the key passphrase or token PIN (else asked on the terminal)");
+  cmd->add_option("--tsa", flags->tsa,
+                  "RFC 3161 time-stamping authority URL: add a SignatureTimeStamp (XAdES B-T)");
+  cmd->add_flag("--ltv", flags->ltv,
+                "with --tsa: embed the certificates and OCSP responses (or --crl CRLs) that "
+                "verification needs (XAdES B-LT)");
+  cmd->add_option("--ocsp", flags->ocsp, "OCSP responder URL instead of the certificate's AIA URL");
   cmd->add_flag("--pss", flags->pss, "RSA keys: sign with RSASSA-PSS (RFC 6931) instead of PKCS#1 v1.5");
   cmd->add_option("-o,--out", flags->out, "where to write the signed document")->required();
   cmd->add_option("input", flags->in, "the XML document to sign")->required();

@@ -18,6 +18,8 @@ struct VerifyFlags {
   std::string at;
   bool json = false;
   bool allow_plain = false;
+  bool offline = false;
+  std::string ocsp;
   std::string file;
 };
 
@@ -31,6 +33,8 @@ int RunVerify(const VerifyFlags& f) {
   options.trust = &*trust;
   options.document_name = f.file;
   options.require_xades = !f.allow_plain;
+  options.offline = f.offline;
+  options.ocsp_url = f.ocsp;
   // edXML messages carry their signatures in edXMLHeader (../shared/EDXML.md).
   options.signature_parent_ns = edxml::kEdxmlNs;
   options.signature_parent_name = "edXMLHeader";
@@ -66,8 +70,14 @@ void AddVerifyCommand(CLI::App& app, Command* run) {
   cmd->add_option("--trust", flags->trust, "trusted root certificates (PEM bundle)")->required();
   cmd->add_option("--intermediate", flags->intermediates, "extra intermediate CA certificates (PEM)");
   cmd->add_option("--crl", flags->crls, "certificate revocation list (PEM); repeatable");
-  cmd->add_option("--at", flags->at, "evaluate certificates at this RFC 3339 time (default now)");
+  cmd->add_option("--at", flags->at,
+                  "evaluate certificates at this RFC 3339 time (default now; a valid signature "
+                  "time-stamp's time takes precedence)");
   cmd->add_flag("--json", flags->json, "print the report as JSON");
+  cmd->add_flag("--offline", flags->offline,
+                "use only the revocation data embedded in the document (B-LT) and --crl; never "
+                "ask an OCSP responder");
+  cmd->add_option("--ocsp", flags->ocsp, "OCSP responder URL instead of the certificate's AIA URL");
   cmd->add_flag("--allow-plain-xmldsig", flags->allow_plain,
                 "accept plain XML-DSig signatures (no XAdES: the signer's identity is then unsigned)");
   cmd->add_option("file", flags->file, "the signed XML document")->required();

@@ -145,6 +145,26 @@ const char* OcspCertStatusName(OcspCertStatus status) {
   return "unknown";
 }
 
+absl::StatusOr<absl::Time> OcspProducedAt(absl::string_view der) {
+  absl::StatusOr<UniquePtr<OCSP_RESPONSE>> resp = ParseResponse(der, "OCSP response");
+  if (!resp.ok()) {
+    return resp.status();
+  }
+  if (OCSP_response_status(resp->get()) != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+    return absl::InvalidArgumentError("OCSP response: not successful");
+  }
+  UniquePtr<OCSP_BASICRESP> basic(OCSP_response_get1_basic(resp->get()));
+  if (basic == nullptr) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("OCSP response: not a basic OCSP response");
+  }
+  absl::Time t = Asn1TimeToAbsl(OCSP_resp_get0_produced_at(basic.get()));
+  if (t == absl::InfinitePast()) {
+    return absl::InvalidArgumentError("OCSP response: unreadable producedAt");
+  }
+  return t;
+}
+
 absl::StatusOr<OcspResponse> FetchOcsp(X509* cert, X509* issuer, const OcspOptions& options) {
   if (cert == nullptr || issuer == nullptr) {
     return absl::InvalidArgumentError("OCSP: no certificate or no issuer given");

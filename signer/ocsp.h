@@ -90,6 +90,12 @@ enum class OcspCertStatus { kGood, kRevoked, kUnknown };
 // OcspCertStatusName returns "good", "revoked" or "unknown".
 const char* OcspCertStatusName(OcspCertStatus status);
 
+// OcspProducedAt reads the producedAt of the DER OCSPResponse `der` without
+// believing anything else in it: an embedded response (XAdES
+// RevocationValues) is judged at the time it was produced. INVALID_ARGUMENT
+// when it is not a successful basic response.
+absl::StatusOr<absl::Time> OcspProducedAt(absl::string_view der);
+
 // OcspStatus is what a verified response says about one certificate.
 struct OcspStatus {
   OcspCertStatus status = OcspCertStatus::kUnknown;

@@ -93,8 +93,40 @@ std::string ReportText(const Report& report) {
                     s.chain_valid ? "trusted" : absl::StrCat("NOT trusted: ", s.chain_error),
                     s.chain.empty() ? "" : absl::StrCat(" [", absl::StrJoin(s.chain, " <- "), "]"),
                     "\n");
+    if (!s.level.empty()) {
+      absl::StrAppend(&out, "    level:    XAdES ", s.level, "\n");
+    }
+    for (const TimestampReport& t : s.timestamps) {
+      if (t.valid) {
+        absl::StrAppend(&out, "    time-stamp: ", Rfc3339(t.gen_time), " by ", t.tsa_subject,
+                        " (policy ", t.policy_oid, ", serial ", t.serial_hex, "): valid\n");
+      } else {
+        absl::StrAppend(&out, "    time-stamp: NOT valid: ", t.error, "\n");
+      }
+    }
+    if (s.judged_at != absl::InfinitePast()) {
+      absl::StrAppend(&out, "    judged at: ", Rfc3339(s.judged_at), " (", s.time_source, ")\n");
+    }
     if (!s.revocation.empty()) {
       absl::StrAppend(&out, "    revocation: ", s.revocation, "\n");
+    }
+    for (const RevocationCheck& c : s.revocation_checks) {
+      absl::StrAppend(&out, "      ", c.source, ": ", c.status);
+      if (c.status == "revoked") {
+        absl::StrAppend(
+            &out, " at ", Rfc3339(c.revocation_time),
+            c.revocation_reason.empty() ? "" : absl::StrCat(" (", c.revocation_reason, ")"));
+      }
+      if (c.produced_at != absl::InfinitePast()) {
+        absl::StrAppend(&out, ", producedAt ", Rfc3339(c.produced_at));
+      }
+      if (c.this_update != absl::InfinitePast()) {
+        absl::StrAppend(&out, ", thisUpdate ", Rfc3339(c.this_update));
+      }
+      if (!c.detail.empty()) {
+        absl::StrAppend(&out, "; ", c.detail);
+      }
+      absl::StrAppend(&out, "\n");
     }
     absl::StrAppend(&out, "    xades:    ",
                     !s.xades ? "none (plain XML-DSig)"
@@ -139,6 +171,38 @@ std::string ReportJson(const Report& report) {
                    {"revocation", s.revocation},
                    {"error", s.chain_error},
                    {"subjects", s.chain}};
+    sj["level"] = s.level;
+    sj["judged_at"] = s.judged_at == absl::InfinitePast() ? nlohmann::json(nullptr)
+                                                           : nlohmann::json(Rfc3339(s.judged_at));
+    sj["time_source"] = s.time_source;
+    nlohmann::json stamps = nlohmann::json::array();
+    for (const TimestampReport& t : s.timestamps) {
+      stamps.push_back({{"kind", t.kind},
+                        {"valid", t.valid},
+                        {"error", t.error},
+                        {"c14n_method", t.c14n_method},
+                        {"gen_time", t.valid ? nlohmann::json(Rfc3339(t.gen_time))
+                                             : nlohmann::json(nullptr)},
+                        {"tsa", t.tsa_subject},
+                        {"policy", t.policy_oid},
+                        {"serial", t.serial_hex}});
+    }
+    sj["timestamps"] = stamps;
+    nlohmann::json checks = nlohmann::json::array();
+    auto when = [](absl::Time t) {
+      return t == absl::InfinitePast() ? nlohmann::json(nullptr) : nlohmann::json(Rfc3339(t));
+    };
+    for (const RevocationCheck& c : s.revocation_checks) {
+      checks.push_back({{"certificate", c.certificate},
+                        {"source", c.source},
+                        {"status", c.status},
+                        {"detail", c.detail},
+                        {"produced_at", when(c.produced_at)},
+                        {"this_update", when(c.this_update)},
+                        {"revocation_time", when(c.revocation_time)},
+                        {"revocation_reason", c.revocation_reason}});
+    }
+    sj["revocation_checks"] = checks;
     sj["key_usage_ok"] = s.key_usage_ok;
     sj["cryptographic_ok"] = s.cryptographic_ok;
     sj["xades"] = {{"present", s.xades},

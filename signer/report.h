@@ -20,6 +20,31 @@ struct ReferenceReport {
   bool digest_ok = false;  // only meaningful when the signature was checked
 };
 
+// TimestampReport describes one time-stamp on a signature (XAdES
+// SignatureTimeStamp) and whether it was believed.
+struct TimestampReport {
+  std::string kind = "signature time-stamp";
+  bool valid = false;
+  std::string error;             // why not valid
+  std::string c14n_method;       // how the time-stamped ds:SignatureValue was canonicalized
+  absl::Time gen_time = absl::InfinitePast();  // when known (valid token)
+  std::string tsa_subject;
+  std::string policy_oid;
+  std::string serial_hex;
+};
+
+// RevocationCheck is one attempt to learn a certificate's revocation status.
+struct RevocationCheck {
+  std::string certificate;  // subject of the certificate checked
+  std::string source;       // "embedded OCSP", "fetched OCSP", "CRL", "embedded CRL"
+  std::string status;       // "good", "revoked", "unknown", or "refused" (not believed)
+  std::string detail;       // responder, CRL issuer, or why refused
+  absl::Time produced_at = absl::InfinitePast();  // OCSP producedAt
+  absl::Time this_update = absl::InfinitePast();  // OCSP thisUpdate / CRL lastUpdate
+  absl::Time revocation_time = absl::InfinitePast();  // when revoked
+  std::string revocation_reason;                      // e.g. "keyCompromise"
+};
+
 // SignatureReport is the verdict on one ds:Signature and what it rests on.
 struct SignatureReport {
   int index = 0;                    // 1-based, document order
@@ -33,6 +58,16 @@ struct SignatureReport {
   bool chain_valid = false;
   bool revoked = false;
   std::string revocation;           // how revocation was checked, and the outcome
+  std::vector<RevocationCheck> revocation_checks;
+  // XAdES baseline level: "B-B", "B-T" (a signature time-stamp), "B-LT"
+  // (also embedded certificate and revocation values); "" for plain XML-DSig.
+  std::string level;
+  std::vector<TimestampReport> timestamps;
+  // The time the chain and revocation were judged at: the earliest valid
+  // signature time-stamp's genTime when there is one, else the evaluation
+  // time; time_source says which ("time-stamp" or "evaluation time").
+  absl::Time judged_at = absl::InfinitePast();
+  std::string time_source;
   std::string chain_error;
   bool key_usage_ok = false;
   bool cryptographic_ok = false;    // SignatureValue and every digest verified

@@ -6,14 +6,23 @@
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmltree.h>
 
+#include <openssl/ocsp.h>
+#include <openssl/ts.h>
+#include <openssl/x509v3.h>
+
+#include <map>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/openssl_error.h"
 #include "signer/internal/dsig.h"
+#include "signer/internal/xades_lt.h"
+#include "signer/ocsp.h"
+#include "signer/timestamp.h"
 
 
 namespace axis::signer {
@@ -281,7 +290,8 @@ xmlNode* ForeignElement(xmlNode* node) {
 // KeyInfo, SignatureValue, next to the SignedProperties or directly in the
 // signature would be unsigned content that a reader could take for the
 // document's.
-void CheckUnsignedParts(xmlNode* sig, SignatureReport* r) {
+void CheckUnsignedParts(xmlNode* sig, xmlNode* signed_props, SignatureReport* r,
+                        internal::UnsignedValues* values) {
   auto refuse = [r](xmlNode* f) {
     r->reasons.push_back(absl::StrCat("element ", reinterpret_cast<const char*>(f->name), " at ",
                                       NodePath(f),
@@ -316,15 +326,27 @@ void CheckUnsignedParts(xmlNode* sig, SignatureReport* r) {
     } else if (IsElement(k, kDsigNs, "Object")) {
       // CheckObjects allows one ds:Object, holding QualifyingProperties;
       // what sits beside the SignedProperties is not signed.
+      // Unsigned properties: exactly those of B-T and B-LT, nothing else
+      // (internal/xades_lt.h).
       xmlNode* qp = FirstChildElement(k, kXadesNs, "QualifyingProperties");
+      int unsigned_props = 0;
       for (xmlNode* q : ChildElements(qp)) {
-        if (IsElement(q, kXadesNs, "SignedProperties")) {
+        if (q == signed_props) {
           continue;
         }
+        // A second SignedProperties, which no reference names, is unsigned
+        // content a reader taking the first one would believe.
         if (!IsElement(q, kXadesNs, "UnsignedProperties")) {
           refuse(q);
-        } else if (xmlNode* f = ForeignElement(q)) {
-          refuse(f);
+        } else if (++unsigned_props > 1) {
+          r->reasons.push_back(absl::StrCat("second UnsignedProperties at ", NodePath(q),
+                                            " is not allowed"));
+        } else {
+          std::vector<std::string> problems;
+          *values = internal::ReadUnsignedProperties(q, &problems);
+          for (std::string& p : problems) {
+            r->reasons.push_back(std::move(p));
+          }
         }
       }
     } else {
@@ -455,6 +477,490 @@ void RunXmlSec(xmlNode* sig, EVP_PKEY* pub, const internal::SignatureAlgorithm* 
   }
 }
 
+std::string Utc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+// WithIntermediates is `trust` plus `extra` as intermediates (untrusted:
+// they only help build chains to the same roots).
+TrustStore WithIntermediates(const TrustStore& trust, const std::vector<X509*>& extra) {
+  TrustStore out;
+  for (const auto& c : trust.roots()) {
+    X509_up_ref(c.get());
+    out.AddRoot(UniquePtr<X509>(c.get()));
+  }
+  for (const auto& c : trust.intermediates()) {
+    X509_up_ref(c.get());
+    out.AddIntermediate(UniquePtr<X509>(c.get()));
+  }
+  for (X509* c : extra) {
+    X509_up_ref(c);
+    out.AddIntermediate(UniquePtr<X509>(c));
+  }
+  for (const auto& crl : trust.crls()) {
+    X509_CRL_up_ref(crl.get());
+    out.AddCrl(UniquePtr<X509_CRL>(crl.get()));
+  }
+  return out;
+}
+
+// TokenHashNid is the hash algorithm of a time-stamp token's imprint
+// (SHA-256 when the token cannot be read; verification then says why).
+int TokenHashNid(const std::string& der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  UniquePtr<PKCS7> token(d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())));
+  if (token == nullptr) {
+    ERR_clear_error();
+    return NID_sha256;
+  }
+  UniquePtr<TS_TST_INFO> tst(PKCS7_to_TS_TST_INFO(token.get()));
+  if (tst == nullptr) {
+    ERR_clear_error();
+    return NID_sha256;
+  }
+  const ASN1_OBJECT* obj = nullptr;
+  X509_ALGOR_get0(&obj, nullptr, nullptr,
+                  TS_MSG_IMPRINT_get_algo(TS_TST_INFO_get_msg_imprint(tst.get())));
+  int nid = obj == nullptr ? NID_undef : OBJ_obj2nid(obj);
+  return nid == NID_undef ? NID_sha256 : nid;
+}
+
+UniquePtr<X509> TsaCertificate(const std::string& der, const std::vector<X509*>& untrusted);
+std::string TsaRevocationProblem(const Context& ctx, X509* tsa,
+                                 const std::vector<X509*>& untrusted,
+                                 const internal::UnsignedValues& values, absl::Time gen_time);
+
+// CheckTimestamps verifies every SignatureTimeStamp against this
+// signature's SignatureValue; the earliest valid genTime becomes the time
+// the signature is judged at.
+void CheckTimestamps(const Context& ctx, xmlNode* sig, const internal::UnsignedValues& values,
+                     const std::vector<X509*>& untrusted, SignatureReport* r) {
+  TrustStore trust = WithIntermediates(*ctx.options->trust, untrusted);
+  xmlNode* value = FirstChildElement(sig, kDsigNs, "SignatureValue");
+  std::optional<absl::Time> earliest;
+  std::map<std::string, std::string> tsa_problems;  // TSA certificate DER -> why revoked
+  int n = 0;
+  for (const internal::TimestampValue& ts : values.timestamps) {
+    ++n;
+    TimestampReport tr;
+    tr.c14n_method = ts.c14n_method;
+    absl::StatusOr<std::string> c14n =
+        value == nullptr ? absl::InvalidArgumentError("the signature has no SignatureValue")
+                         : internal::CanonicalizeElement(ctx.doc, value, ts.c14n_method);
+    absl::StatusOr<MessageImprint> imprint =
+        c14n.ok() ? ImprintOf(*c14n, TokenHashNid(ts.token_der))
+                  : absl::StatusOr<MessageImprint>(c14n.status());
+    absl::StatusOr<TimestampInfo> info =
+        imprint.ok() ? VerifyTimestampToken(ts.token_der, *imprint, trust)
+                     : absl::StatusOr<TimestampInfo>(imprint.status());
+    ERR_clear_error();
+    if (info.ok()) {
+      // Once per TSA certificate: every token may come from the same TSA.
+      if (UniquePtr<X509> tsa = TsaCertificate(ts.token_der, untrusted); tsa != nullptr) {
+        std::string der = CertificateDer(tsa.get());
+        auto it = tsa_problems.find(der);
+        if (it == tsa_problems.end()) {
+          it = tsa_problems
+                   .emplace(der, TsaRevocationProblem(ctx, tsa.get(), untrusted, values,
+                                                      info->gen_time))
+                   .first;
+        }
+        if (!it->second.empty()) {
+          info = absl::InvalidArgumentError(it->second);
+        }
+      }
+    }
+    if (!info.ok()) {
+      tr.error = std::string(info.status().message());
+      if (absl::StrContains(tr.error, "over other data")) {
+        absl::StrAppend(&tr.error, " (not a time-stamp of this signature's SignatureValue: "
+                                   "copied from another signature?)");
+      }
+      r->reasons.push_back(absl::StrCat("signature time-stamp ", n, " refused: ", tr.error));
+    } else {
+      tr.valid = true;
+      tr.gen_time = info->gen_time;
+      tr.tsa_subject = info->tsa_subject;
+      tr.policy_oid = info->policy_oid;
+      tr.serial_hex = info->serial_hex;
+      if (!earliest.has_value() || info->gen_time < *earliest) {
+        earliest = info->gen_time;
+      }
+      if (r->claimed_signing_time.has_value() &&
+          info->gen_time + absl::Minutes(5) < *r->claimed_signing_time) {
+        r->warnings.push_back(absl::StrCat("the claimed signing time ",
+                                           Utc(*r->claimed_signing_time),
+                                           " is after the time-stamp's ", Utc(info->gen_time)));
+      }
+    }
+    r->timestamps.push_back(std::move(tr));
+  }
+  if (earliest.has_value()) {
+    r->judged_at = *earliest;
+    r->time_source = "time-stamp";
+  }
+}
+
+// IssuerOf finds the certificate that issued `cert`: the built chain's
+// second element, else any candidate that issued it.
+X509* IssuerOf(X509* cert, const ChainResult& chain, const std::vector<X509*>& untrusted,
+               const TrustStore& trust) {
+  if (chain.certs.size() >= 2) {
+    return chain.certs[1].get();
+  }
+  std::vector<X509*> candidates = untrusted;
+  for (const auto& c : trust.intermediates()) {
+    candidates.push_back(c.get());
+  }
+  for (const auto& c : trust.roots()) {
+    candidates.push_back(c.get());
+  }
+  for (X509* c : candidates) {
+    if (X509_cmp(c, cert) != 0 && X509_check_issued(c, cert) == X509_V_OK) {
+      return c;
+    }
+  }
+  return nullptr;
+}
+
+// CrlEntry looks `cert` up in the first of `crls` that `issuer` signed:
+// status "revoked" (with time and reason), "good", or "" when no CRL of
+// that issuer is there.
+template <typename Crls>
+RevocationCheck CrlEntry(const Crls& crls, X509* cert, X509* issuer) {
+  RevocationCheck c;
+  c.certificate = DescribeCertificate(cert).subject;
+  if (issuer == nullptr) {
+    return c;
+  }
+  for (const auto& crl : crls) {
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), X509_get_subject_name(issuer)) != 0 ||
+        X509_CRL_verify(crl.get(), X509_get0_pubkey(issuer)) != 1) {
+      ERR_clear_error();
+      continue;
+    }
+    c.this_update = Asn1TimeToAbsl(X509_CRL_get0_lastUpdate(crl.get()));
+    c.detail = absl::StrCat("CRL of ", DescribeCertificate(issuer).subject, ", lastUpdate ",
+                            Utc(c.this_update));
+    X509_REVOKED* entry = nullptr;
+    if (X509_CRL_get0_by_cert(crl.get(), &entry, cert) == 1 && entry != nullptr) {
+      c.status = "revoked";
+      c.revocation_time = Asn1TimeToAbsl(X509_REVOKED_get0_revocationDate(entry));
+      UniquePtr<ASN1_STRING> reason(static_cast<ASN1_STRING*>(
+          X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, nullptr, nullptr)));
+      if (reason != nullptr) {
+        c.revocation_reason = OCSP_crl_reason_str(ASN1_ENUMERATED_get(reason.get()));
+      }
+    } else {
+      c.status = "good";
+    }
+    return c;
+  }
+  return c;
+}
+
+RevocationCheck FromOcsp(X509* cert, const OcspStatus& st, const std::string& source) {
+  RevocationCheck c;
+  c.certificate = DescribeCertificate(cert).subject;
+  c.source = source;
+  c.status = OcspCertStatusName(st.status);
+  c.detail = absl::StrCat("responder ", st.responder, st.delegated ? " (delegated)" : "");
+  c.produced_at = st.produced_at;
+  c.this_update = st.this_update;
+  c.revocation_time = st.revocation_time;
+  c.revocation_reason = st.reason;
+  return c;
+}
+
+RevocationCheck Refused(X509* cert, const std::string& source, absl::string_view why) {
+  RevocationCheck c;
+  c.certificate = DescribeCertificate(cert).subject;
+  c.source = source;
+  c.status = "refused";
+  c.detail = std::string(why);
+  return c;
+}
+
+// TsaCertificate returns the certificate that signed the time-stamp token
+// `der`, found among the token's certificates and `untrusted`, or nullptr.
+UniquePtr<X509> TsaCertificate(const std::string& der, const std::vector<X509*>& untrusted) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  UniquePtr<PKCS7> token(d2i_PKCS7(nullptr, &p, static_cast<long>(der.size())));
+  if (token == nullptr || !PKCS7_type_is_signed(token.get())) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  UniquePtr<STACK_OF(X509)> extra(sk_X509_new_null());
+  for (X509* c : untrusted) {
+    X509_up_ref(c);
+    if (sk_X509_push(extra.get(), c) <= 0) {
+      X509_free(c);
+    }
+  }
+  UniquePtr<X509> out;
+  STACK_OF(X509)* signers = PKCS7_get0_signers(token.get(), extra.get(), 0);
+  if (signers != nullptr && sk_X509_num(signers) == 1) {
+    X509* s = sk_X509_value(signers, 0);
+    X509_up_ref(s);
+    out.reset(s);
+  }
+  sk_X509_free(signers);  // borrowed certificates
+  ERR_clear_error();
+  return out;
+}
+
+// TsaRevocationProblem says, when the CA has revoked the certificate `tsa`
+// of the TSA that signed a token that verified (genTime `gen_time`), why
+// the token is worthless; "" otherwise. Whoever holds a compromised TSA key
+// can make tokens with any genTime, so a revocation for a compromise (or
+// for no stated reason) counts whenever it happened; one for another
+// reason (the TSA ceased operation, its certificate was superseded) only
+// when it happened at or before genTime (RFC 3161, 4). Evidence: the
+// embedded OCSP responses about the TSA certificate (any one saying
+// revoked decides) and, unless offline and when nothing embedded answers
+// good, the OCSP responder.
+std::string TsaRevocationProblem(const Context& ctx, X509* tsa,
+                                 const std::vector<X509*>& untrusted,
+                                 const internal::UnsignedValues& values, absl::Time gen_time) {
+  const TrustStore& trust = *ctx.options->trust;
+  ChainResult chain = ValidateChain(tsa, untrusted, trust, gen_time, /*check_crls=*/false);
+  X509* issuer = IssuerOf(tsa, chain, untrusted, trust);
+  if (issuer == nullptr) {
+    return "";
+  }
+  auto revoked = [&](const OcspStatus& st, const char* source) -> std::string {
+    bool compromise = st.reason != "affiliationChanged" && st.reason != "superseded" &&
+                      st.reason != "cessationOfOperation" && st.reason != "privilegeWithdrawn" &&
+                      st.reason != "certificateHold";
+    if (!compromise && st.revocation_time > gen_time) {
+      return "";
+    }
+    return absl::StrCat("TSA certificate ", DescribeCertificate(tsa).subject,
+                        " was revoked at ", Utc(st.revocation_time),
+                        st.reason.empty() ? "" : absl::StrCat(" (", st.reason, ")"), ", per ",
+                        source,
+                        compromise ? ": its key may have made tokens with any time"
+                                   : ", not after the token's genTime");
+  };
+  bool good = false;
+  for (const std::string& der : values.ocsp_responses) {
+    absl::StatusOr<absl::Time> produced = OcspProducedAt(der);
+    if (!produced.ok()) {
+      continue;
+    }
+    OcspCheckOptions check;
+    check.max_age = absl::Hours(24);
+    absl::StatusOr<OcspStatus> st = CheckOcspResponse(der, tsa, issuer, trust, *produced, check);
+    ERR_clear_error();
+    if (!st.ok()) {
+      continue;
+    }
+    if (st->status == OcspCertStatus::kRevoked) {
+      if (std::string why = revoked(*st, "embedded OCSP"); !why.empty()) {
+        return why;
+      }
+    }
+    good = good || st->status != OcspCertStatus::kUnknown;
+  }
+  if (good || ctx.options->offline || !chain.valid) {
+    return "";
+  }
+  OcspOptions fetch;
+  fetch.url = ctx.options->ocsp_url;
+  fetch.timeout = ctx.options->ocsp_timeout;
+  if (fetch.url.empty() && OcspUrlFromCertificate(tsa).empty()) {
+    return "";
+  }
+  absl::StatusOr<OcspResponse> answer = FetchOcsp(tsa, issuer, fetch);
+  if (answer.ok()) {
+    OcspCheckOptions check;
+    check.expected_nonce = answer->nonce;
+    check.max_age = absl::Hours(24);
+    absl::StatusOr<OcspStatus> st =
+        CheckOcspResponse(answer->der, tsa, issuer, trust, absl::Now(), check);
+    if (st.ok() && st->status == OcspCertStatus::kRevoked) {
+      ERR_clear_error();
+      return revoked(*st, "fetched OCSP");  // "" when revoked later, not for a compromise
+    }
+  }
+  ERR_clear_error();
+  return "";
+}
+
+// CheckRevocation establishes the signing certificate's status at
+// r->judged_at: embedded OCSP, embedded CRLs, the trust store's CRLs, then
+// (unless offline) a fetched OCSP response. Every attempt is reported.
+void CheckRevocation(const Context& ctx, X509* signer, X509* issuer,
+                     const internal::UnsignedValues& values, bool chain_valid,
+                     SignatureReport* r) {
+  const TrustStore& trust = *ctx.options->trust;
+  const absl::Time judged = r->judged_at;
+  std::optional<RevocationCheck> decided;
+  // Evidence of revocation outweighs a "good" from another source (a
+  // responder that had not yet learned of it): the embedded values are
+  // all read, in whatever order they come.
+  auto consider = [&](RevocationCheck c) {
+    r->revocation_checks.push_back(c);
+    if ((!decided.has_value() && (c.status == "good" || c.status == "revoked")) ||
+        (decided.has_value() && decided->status == "good" && c.status == "revoked")) {
+      decided = std::move(c);
+    }
+  };
+  auto undecided_or_good = [&] { return !decided.has_value() || decided->status == "good"; };
+  if (issuer == nullptr) {
+    r->revocation = "unknown: the signing certificate's issuer was not found";
+    r->reasons.push_back("revocation unknown: the signing certificate's issuer was not found");
+    return;
+  }
+  for (const std::string& der : values.ocsp_responses) {
+    if (!undecided_or_good()) {
+      break;
+    }
+    absl::StatusOr<absl::Time> produced = OcspProducedAt(der);
+    if (!produced.ok()) {
+      consider(Refused(signer, "embedded OCSP", produced.status().message()));
+      continue;
+    }
+    OcspCheckOptions check;
+    check.max_age = absl::Hours(24);  // a response without nextUpdate, judged when produced
+    absl::StatusOr<OcspStatus> st = CheckOcspResponse(der, signer, issuer, trust, *produced, check);
+    ERR_clear_error();
+    if (!st.ok()) {
+      if (absl::StrContains(st.status().message(), "for another certificate")) {
+        continue;  // the TSA's, or another chain member's
+      }
+      consider(Refused(signer, "embedded OCSP", st.status().message()));
+      continue;
+    }
+    if (*produced + absl::Seconds(1) < judged) {
+      consider(Refused(signer, "embedded OCSP",
+                       absl::StrCat("produced at ", Utc(*produced),
+                                    ", before the signature's time ", Utc(judged),
+                                    ": it says nothing about the status then")));
+      continue;
+    }
+    // A responder fed by CRLs signs now what it knew at thisUpdate: a
+    // "good" as of before the signature's time misses a revocation since.
+    if (st->status == OcspCertStatus::kGood && st->this_update + absl::Seconds(1) < judged) {
+      consider(Refused(signer, "embedded OCSP",
+                       absl::StrCat("\"good\" as of thisUpdate ", Utc(st->this_update),
+                                    ", before the signature's time ", Utc(judged),
+                                    ": it says nothing about the status then")));
+      continue;
+    }
+    consider(FromOcsp(signer, *st, "embedded OCSP"));
+  }
+  if (undecided_or_good() && !values.crls.empty()) {
+    std::vector<UniquePtr<X509_CRL>> crls;
+    for (const std::string& der : values.crls) {
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+      UniquePtr<X509_CRL> crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(der.size())));
+      if (crl == nullptr || p != reinterpret_cast<const unsigned char*>(der.data()) + der.size()) {
+        ERR_clear_error();
+        consider(Refused(signer, "embedded CRL", "not a DER CRL"));
+        continue;
+      }
+      crls.push_back(std::move(crl));
+    }
+    // Each CRL of the issuer on its own, listings first: a CRL that lists
+    // the certificate proves its revocation whenever it was issued, but one
+    // that does not only says it was not revoked at its thisUpdate. From
+    // before the judged time (a CA's archived CRL, which anyone can copy)
+    // that says nothing about the status then.
+    std::vector<RevocationCheck> unlisted;
+    for (const auto& crl : crls) {
+      X509_CRL_up_ref(crl.get());
+      std::vector<UniquePtr<X509_CRL>> one;
+      one.emplace_back(crl.get());
+      RevocationCheck c = CrlEntry(one, signer, issuer);
+      if (c.status.empty()) {
+        continue;  // another issuer's (the TSA's)
+      }
+      c.source = "embedded CRL";
+      if (c.status == "revoked") {
+        consider(std::move(c));
+      } else if (c.this_update + absl::Seconds(1) < judged) {
+        unlisted.push_back(Refused(signer, "embedded CRL",
+                                   absl::StrCat(c.detail, ", before the signature's time ",
+                                                Utc(judged),
+                                                ": it says nothing about the status then")));
+      } else {
+        unlisted.push_back(std::move(c));
+      }
+    }
+    for (RevocationCheck& c : unlisted) {
+      consider(std::move(c));
+    }
+  }
+  if (!decided.has_value() && !trust.crls().empty()) {
+    RevocationCheck c = CrlEntry(trust.crls(), signer, issuer);
+    if (!c.status.empty()) {
+      c.source = "CRL";
+      c.detail = absl::StrCat("checked against the CRLs given: ", c.detail);
+      consider(std::move(c));
+    }
+  }
+  std::string fetch_note;
+  // A certificate that does not chain to a root gets no network request:
+  // its AIA URL is the signer's choice.
+  if (!decided.has_value() && !ctx.options->offline && chain_valid) {
+    OcspOptions fetch;
+    fetch.url = ctx.options->ocsp_url;
+    fetch.timeout = ctx.options->ocsp_timeout;
+    absl::StatusOr<OcspResponse> answer = FetchOcsp(signer, issuer, fetch);
+    if (!answer.ok()) {
+      consider(Refused(signer, "fetched OCSP", answer.status().message()));
+    } else {
+      OcspCheckOptions check;
+      check.expected_nonce = answer->nonce;
+      check.max_age = absl::Hours(24);
+      absl::StatusOr<OcspStatus> st =
+          CheckOcspResponse(answer->der, signer, issuer, trust, absl::Now(), check);
+      ERR_clear_error();
+      consider(st.ok() ? FromOcsp(signer, *st, "fetched OCSP")
+                       : Refused(signer, "fetched OCSP", st.status().message()));
+    }
+  } else if (!decided.has_value()) {
+    fetch_note = ctx.options->offline ? "; OCSP not asked (offline)"
+                                      : "; OCSP not asked (the chain is not trusted)";
+  }
+  if (!decided.has_value()) {
+    std::string tried;
+    for (const RevocationCheck& c : r->revocation_checks) {
+      absl::StrAppend(&tried, tried.empty() ? "" : "; ", c.source, " ", c.status,
+                      c.detail.empty() ? "" : ": ", c.detail);
+    }
+    if (tried.empty()) {
+      tried = "no embedded OCSP response or CRL and no CRL given";
+    }
+    r->revocation = absl::StrCat("unknown (", tried, fetch_note, ")");
+    r->reasons.push_back(absl::StrCat("revocation unknown at ", Utc(judged),
+                                      ": the signing certificate's status could not be "
+                                      "established (",
+                                      tried, fetch_note, ")"));
+    return;
+  }
+  const RevocationCheck& d = *decided;
+  if (d.status == "good") {
+    r->revocation = absl::StrCat("good (", d.source, ", ", d.detail, ")");
+    return;
+  }
+  std::string when = absl::StrCat(
+      "revoked at ", Utc(d.revocation_time),
+      d.revocation_reason.empty() ? "" : absl::StrCat(" (", d.revocation_reason, ")"));
+  if (d.revocation_time <= judged) {
+    r->revoked = true;
+    r->revocation = absl::StrCat("REVOKED: ", when, " (", d.source, ")");
+    r->reasons.push_back(absl::StrCat("the signing certificate was ", when, ", before ",
+                                      Utc(judged), " (", r->time_source, "), per ", d.source));
+  } else {
+    r->revocation = absl::StrCat("good at ", Utc(judged), " (", d.source, "; ", when, ", later)");
+    r->warnings.push_back(absl::StrCat("the signing certificate was ", when, ", after ",
+                                       Utc(judged), " (", r->time_source,
+                                       "): the signature was made before"));
+  }
+}
+
 SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
   SignatureReport r;
   r.index = index;
@@ -491,8 +997,16 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
   bool unsafe = unsafe_c14n;
   xmlNode* signed_props = CheckReferences(ctx, sig, signed_info, &r, &unsafe);
   xmlNode* qp = CheckObjects(sig, signed_props, &r);
-  CheckUnsignedParts(sig, &r);
+  internal::UnsignedValues values;
+  CheckUnsignedParts(sig, signed_props, &r, &values);
   r.xades = qp != nullptr;
+  if (r.xades) {
+    r.level = values.timestamps.empty() ? "B-B"
+              : (!values.certificates.empty() &&
+                 (!values.ocsp_responses.empty() || !values.crls.empty()))
+                  ? "B-LT"
+                  : "B-T";
+  }
   r.signed_properties_covered = signed_props != nullptr;
   if (r.xades) {
     ReadXades(signed_props, &r);
@@ -583,22 +1097,47 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
       untrusted.push_back(c.get());
     }
   }
-  ChainResult chain = ValidateChain(signer, untrusted, *ctx.options->trust, ctx.at);
+  // CertificateValues (B-LT) help build chains; like KeyInfo they are hints.
+  std::vector<UniquePtr<X509>> value_certs;
+  for (const std::string& der : values.certificates) {
+    absl::StatusOr<UniquePtr<X509>> cert = ParseDerCertificate(der);
+    if (!cert.ok()) {
+      r.reasons.push_back(absl::StrCat("CertificateValues holds an unreadable certificate: ",
+                                       cert.status().message()));
+      continue;
+    }
+    untrusted.push_back(cert->get());
+    value_certs.push_back(std::move(*cert));
+  }
+  r.judged_at = ctx.at;
+  r.time_source = "evaluation time";
+  if (!values.timestamps.empty()) {
+    CheckTimestamps(ctx, sig, values, untrusted, &r);
+  }
+  const absl::Time judged = r.judged_at;
+  ChainResult chain = ValidateChain(signer, untrusted, *ctx.options->trust, judged);
+  X509* issuer = IssuerOf(signer, chain, untrusted, *ctx.options->trust);
+  if (chain.revoked) {
+    // OpenSSL calls a listed certificate revoked whatever the date; one
+    // revoked after the judged time (a time-stamp proves the signature is
+    // older) was good then.
+    RevocationCheck entry = CrlEntry(ctx.options->trust->crls(), signer, issuer);
+    if (entry.status == "revoked" && entry.revocation_time > judged) {
+      chain = ValidateChain(signer, untrusted, *ctx.options->trust, judged, /*check_crls=*/false);
+    }
+  }
   r.chain_valid = chain.valid;
   r.revoked = chain.revoked;
   r.chain_error = chain.error;
   r.chain = chain.chain;
-  if (ctx.options->trust->crls().empty()) {
-    r.revocation = "not checked (no CRL or OCSP response given)";
-  } else {
-    r.revocation = chain.revoked ? "REVOKED (CRL)" : "checked against the CRLs given";
-  }
   if (!chain.valid) {
     r.reasons.push_back(absl::StrCat("the signing certificate is not trusted at ",
-                                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ctx.at,
+                                     absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", judged,
                                                       absl::UTCTimeZone()),
+                                     r.time_source == "time-stamp" ? " (its time-stamp)" : "",
                                      ": ", chain.error));
   }
+  CheckRevocation(ctx, signer, issuer, values, chain.valid, &r);
   // Only a signature whose structure passed the profile reaches xmlsec: an
   // XSLT transform or an external URI must never run.
   bool structure_ok = alg != nullptr && !unsafe;

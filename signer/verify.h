@@ -16,7 +16,26 @@
 // - the signing certificate (KeyInfo is only a hint: the one XAdES
 //   SigningCertificateV2 names, else the KeyInfo certificate that issued
 //   none of the others) chains to a trust anchor at the evaluation time and
-//   has digitalSignature or nonRepudiation.
+//   has digitalSignature or nonRepudiation;
+// - unsigned properties only of XAdES B-T/B-LT (internal/xades_lt.h):
+//   SignatureTimeStamp, CertificateValues, RevocationValues; every
+//   time-stamp must verify (token signature, TSA chaining to a root of the
+//   trust store with the timeStamping EKU, imprint over this signature's
+//   canonical ds:SignatureValue, TSA certificate not revoked per an
+//   embedded or (unless offline) fetched OCSP answer: for a compromise at
+//   any time, for another reason at or before genTime);
+// - time: the earliest valid signature time-stamp's genTime, else the
+//   evaluation time, is when the chain and revocation are judged;
+// - revocation of the signing certificate must be established at that time,
+//   from (in this order) embedded OCSP responses (about this certificate,
+//   signed by its CA or a delegated responder, produced no earlier than that
+//   time, and a "good" one as of (thisUpdate) no earlier), embedded CRLs
+//   (one that does not list the certificate counts only when issued no
+//   earlier than that time), the trust store's CRLs, and (unless offline)
+//   an OCSP responder; embedded evidence of revocation outweighs an
+//   embedded "good", whatever their order; "revocation unknown" makes a
+//   signature invalid. A certificate revoked after that time leaves the
+//   signature valid, with a warning.
 // The XML itself is parsed with no DTD, no entities, no network, bounded.
 #ifndef AXIS_SIGNER_VERIFY_H_
 #define AXIS_SIGNER_VERIFY_H_
@@ -49,6 +68,12 @@ struct VerifyOptions {
   // has one; otherwise, and when empty, the root.
   std::string signature_parent_ns;
   std::string signature_parent_name;
+  // Revocation: offline uses only embedded data and the trust store's CRLs;
+  // otherwise OCSP is asked (ocsp_url, else the certificate's AIA URL) when
+  // those do not decide.
+  bool offline = false;
+  std::string ocsp_url;
+  absl::Duration ocsp_timeout = absl::Seconds(10);
 };
 
 // VerifyDocument checks every ds:Signature of `xml`. Returns a report

@@ -70,8 +70,15 @@ class CliTest : public ::testing::Test {
                  in});
   }
 
-  CommandResult Verify(const std::string& file, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"verify", "--trust", PkiPath("roots.pem"), "--at", kAt};
+  // Verify runs `axis verify` offline; the signer's revocation comes from
+  // crl.pem unless `with_crl` is false (then it is unknown: not valid).
+  CommandResult Verify(const std::string& file, std::vector<std::string> extra = {},
+                       bool with_crl = true) {
+    std::vector<std::string> args = {"verify", "--trust", PkiPath("roots.pem"), "--at", kAt,
+                                     "--offline"};
+    if (with_crl) {
+      args.insert(args.end(), {"--crl", PkiPath("crl.pem")});
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     args.push_back(file);
     return Axis(args);
@@ -181,7 +188,8 @@ TEST_F(CliTest, AgencySealGoesOnlyOverAValidLeaderSignature) {
   };
   // Unsigned: refused, and nothing written.
   CommandResult unsigned_doc =
-      with({"--trust", PkiPath("roots.pem"), "-o", Path("sealed.xml"), Path("in.xml")});
+      with({"--trust", PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"), "-o", Path("sealed.xml"),
+            Path("in.xml")});
   EXPECT_EQ(unsigned_doc.exit_code, 1);
   EXPECT_THAT(unsigned_doc.err, HasSubstr("no valid leader signature found"));
   EXPECT_NE(::access(Path("sealed.xml").c_str(), F_OK), 0);
@@ -203,11 +211,13 @@ TEST_F(CliTest, AgencySealGoesOnlyOverAValidLeaderSignature) {
   bad.replace(at, 6, "Điều 9");
   ASSERT_TRUE(WriteFileAtomic(Path("bad.xml"), bad).ok());
   CommandResult over_bad =
-      with({"--trust", PkiPath("roots.pem"), "-o", Path("sealed.xml"), Path("bad.xml")});
+      with({"--trust", PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"), "-o", Path("sealed.xml"),
+            Path("bad.xml")});
   EXPECT_EQ(over_bad.exit_code, 1);
   EXPECT_THAT(over_bad.err, HasSubstr("is not valid"));
 
-  CommandResult ok = with({"--trust", PkiPath("roots.pem"), "-o", Path("sealed.xml"), Path("one.xml")});
+  CommandResult ok = with({"--trust", PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"), "-o",
+                           Path("sealed.xml"), Path("one.xml")});
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   CommandResult verify = Verify(Path("sealed.xml"));
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
@@ -216,7 +226,8 @@ TEST_F(CliTest, AgencySealGoesOnlyOverAValidLeaderSignature) {
   // The leader does not sign after the seal.
   CommandResult late = Axis({"sign", "--key", PkiPath("agencies/mic/leader.key.pem"), "--cert",
                              PkiPath("agencies/mic/leader.cert.pem"), "--as", "leader", "--trust",
-                             PkiPath("roots.pem"), "-o", Path("late.xml"), Path("sealed.xml")});
+                             PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"), "-o",
+                             Path("late.xml"), Path("sealed.xml")});
   EXPECT_EQ(late.exit_code, 1);
   EXPECT_THAT(late.err, HasSubstr("the leader signs before it"));
 }
@@ -320,14 +331,16 @@ TEST_F(CliTest, AtBeforeCertificateValidityIsANegativeVerdict) {
 TEST_F(CliTest, RevokedSignerIsRejectedWithCrl) {
   ASSERT_EQ(SignPem("negative/revoked-leader", Path("in.xml"), Path("out.xml")).exit_code, 0);
 
-  // Without the CRL nothing says it was revoked.
-  EXPECT_EQ(Verify(Path("out.xml")).exit_code, 0);
+  // Without the CRL (offline) nothing says whether it was revoked: not valid.
+  CommandResult unknown = Verify(Path("out.xml"), {}, /*with_crl=*/false);
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_THAT(unknown.out, HasSubstr("revocation unknown"));
 
-  CommandResult verify = Verify(Path("out.xml"), {"--crl", PkiPath("crl.pem")});
+  CommandResult verify = Verify(Path("out.xml"));
   EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
   EXPECT_THAT(verify.out, HasSubstr("certificate revoked"));
 
-  CommandResult json = Verify(Path("out.xml"), {"--crl", PkiPath("crl.pem"), "--json"});
+  CommandResult json = Verify(Path("out.xml"), {"--json"});
   EXPECT_EQ(json.exit_code, 1);
   nlohmann::json report = nlohmann::json::parse(json.out, nullptr, false);
   ASSERT_FALSE(report.is_discarded()) << json.out;
@@ -337,7 +350,7 @@ TEST_F(CliTest, RevokedSignerIsRejectedWithCrl) {
 
 TEST_F(CliTest, CrlDoesNotAffectGoodSigner) {
   ASSERT_EQ(SignPem("agencies/vpcp/leader", Path("in.xml"), Path("out.xml")).exit_code, 0);
-  CommandResult verify = Verify(Path("out.xml"), {"--crl", PkiPath("crl.pem")});
+  CommandResult verify = Verify(Path("out.xml"));
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_THAT(verify.out, Not(HasSubstr("revoked")));
 }

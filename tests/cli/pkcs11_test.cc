@@ -139,7 +139,8 @@ class Pkcs11Test : public ::testing::Test {
     // The token holds only the leader's certificate: the issuing CA comes
     // from --intermediate, as a verifier's own configuration would give it.
     return Axis({"verify", "--trust", PkiPath("roots.pem"), "--intermediate",
-                 PkiPath("chain.pem"), "--at", kAt, file});
+                 PkiPath("chain.pem"), "--crl", PkiPath("crl.pem"), "--offline", "--at", kAt,
+                 file});
   }
 
   std::string dir_;
@@ -183,7 +184,8 @@ TEST_F(Pkcs11Test, EcdsaTokenKeySignsWithCertificateFromFlag) {
   ASSERT_EQ(sign.exit_code, 0) << sign.err;
   // KeyInfo carries the chain now: roots alone suffice.
   CommandResult verify =
-      Axis({"verify", "--trust", PkiPath("roots.pem"), "--at", kAt, Path("out.xml")});
+      Axis({"verify", "--trust", PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"), "--offline",
+            "--at", kAt, Path("out.xml")});
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   EXPECT_THAT(verify.out, HasSubstr("CN=Nguyễn Thị Kiểm"));
 }

@@ -105,7 +105,8 @@ std::string SignedDecree(const std::string& dir) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = Axis({"sign", "--key", pki + "/agencies/vpcp/seal.key.pem", "--cert",
             pki + "/agencies/vpcp/seal.cert.pem", "--chain", pki + "/chain.pem", "--as", "agency",
-            "--trust", pki + "/roots.pem", "-o", dir + "/s.edxml", dir + "/l.edxml"});
+            "--trust", pki + "/roots.pem", "--crl", pki + "/crl.pem", "-o", dir + "/s.edxml",
+            dir + "/l.edxml"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return dir + "/s.edxml";
 }
@@ -136,6 +137,7 @@ TEST(EdxmlSigningTest, LeaderThenAgencyVerifiesInAxisXmlsecAndTheJdk) {
   const std::string dir = MakeTempDir();
   const std::string signed_msg = SignedDecree(dir);
   testing::CommandResult r = Axis({"verify", "--trust", std::string(AXIS_PKI_DIR) + "/roots.pem",
+                                   "--offline", "--crl", std::string(AXIS_PKI_DIR) + "/crl.pem",
                                    signed_msg});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("signing order: sig-1 -> sig-2"));
@@ -166,7 +168,8 @@ TEST(EdxmlSigningTest, AlteringTheLeaderSignatureFailsTheAgencySignatureEverywhe
   xml[at] = xml[at] == 'A' ? 'B' : 'A';
   const std::string bad = WriteTestFile(dir + "/bad.edxml", xml);
   testing::CommandResult r =
-      Axis({"verify", "--trust", std::string(AXIS_PKI_DIR) + "/roots.pem", bad});
+      Axis({"verify", "--trust", std::string(AXIS_PKI_DIR) + "/roots.pem", "--offline", "--crl",
+            std::string(AXIS_PKI_DIR) + "/crl.pem", bad});
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("signature 2 [sig-2]: INVALID"));
   EXPECT_THAT(r.out, HasSubstr("digest of reference \"#sig-1\" does not match"));

@@ -1,40 +1,26 @@
 // ocsp_test.cc: the OCSP client against the real `openssl ocsp` responder
 // serving the test PKI's issuing-CA database.
 //
-// OpenSSL 3.0's responder binds every interface and has no bind-address
-// option, while tests may only listen on loopback. So the responder tests
-// first move this process into a fresh network namespace whose only interface
-// is `lo`; the responder, forked afterwards, inherits it and is unreachable
-// from anywhere else. This happens in SetUpTestSuite, so listing the tests
-// (gtest_discover_tests) never does it.
+// The responder binds every interface, so the responder tests first move
+// this process into a loopback-only network namespace (tests/ocsp/responder.h).
 //
 // The responder stamps thisUpdate/producedAt with the wall clock, so the
 // freshness checks of good answers use absl::Now(); the refusals use times
 // far from it.
 #include "signer/ocsp.h"
 
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "signer/certs.h"
+#include "tests/ocsp/responder.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
 
@@ -175,69 +161,11 @@ TEST(OcspStatusTest, NamesStatuses) {
 // ---------------------------------------------------------------------------
 // Against `openssl ocsp`.
 
-// EnterLoopbackOnlyNetwork moves this process into a new network namespace
-// and brings its loopback interface up. Returns "" or why it could not.
-std::string EnterLoopbackOnlyNetwork() {
-  if (::unshare(CLONE_NEWNET) != 0) {
-    return absl::StrCat("unshare(CLONE_NEWNET): ", std::strerror(errno),
-                        " (needs root or CAP_SYS_ADMIN)");
-  }
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::StrCat("socket: ", std::strerror(errno));
-  }
-  struct ifreq ifr = {};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  std::string error;
-  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
-    error = absl::StrCat("SIOCGIFFLAGS lo: ", std::strerror(errno));
-  } else {
-    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
-      error = absl::StrCat("SIOCSIFFLAGS lo up: ", std::strerror(errno));
-    }
-  }
-  ::close(fd);
-  return error;
-}
-
-// Listening tells whether `pid` has a TCP socket listening on `port`, from
-// /proc/<pid>/net/tcp{,6}. A probe connection would not do: OpenSSL 3.0's
-// responder spins forever on a connection closed without a request.
-bool Listening(pid_t pid, int port) {
-  for (const char* table : {"tcp", "tcp6"}) {
-    std::ifstream in(absl::StrCat("/proc/", pid, "/net/", table));
-    std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
-      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
-      if (f.size() < 4 || f[3] != "0A") {  // 0A: TCP_LISTEN
-        continue;
-      }
-      std::vector<std::string> addr = absl::StrSplit(f[1], ':');
-      int p = 0;
-      if (addr.size() == 2 && absl::SimpleHexAtoi(addr[1], &p) && p == port) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
-
-// Responder is a running `openssl ocsp` on 127.0.0.1 (and, in our namespace,
-// nowhere else).
-struct Responder {
-  std::unique_ptr<axis::testing::ChildProcess> process;
-  std::string url;
-  std::string log;
-};
+using Responder = axis::testing::OcspResponder;
 
 class OcspResponderTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    static const std::string* const error = new std::string(EnterLoopbackOnlyNetwork());
-    netns_error_ = *error;
-  }
+  static void SetUpTestSuite() { netns_error_ = axis::testing::LoopbackOnlyNetworkError(); }
 
   void SetUp() override {
     if (!netns_error_.empty()) {
@@ -250,34 +178,7 @@ class OcspResponderTest : public ::testing::Test {
   // `signer` (a path prefix below pki-testdata, without .cert.pem/.key.pem).
   static absl::StatusOr<Responder> StartResponder(const std::string& signer,
                                                   const std::string& validity_minutes = "60") {
-    absl::StatusOr<int> port = axis::testing::PickFreePort();
-    if (!port.ok()) {
-      return port.status();
-    }
-    Responder r;
-    r.log = axis::testing::MakeTempDir("ocsp") + "/responder.log";
-    absl::StatusOr<std::unique_ptr<axis::testing::ChildProcess>> p =
-        axis::testing::ChildProcess::Start(
-            {"openssl", "ocsp", "-index", Pki("issuing-ca/index.txt"), "-CA", Pki("chain.pem"),
-             "-rsigner", Pki(signer + ".cert.pem"), "-rkey", Pki(signer + ".key.pem"), "-port",
-             absl::StrCat(*port), "-nmin", validity_minutes},
-            r.log);
-    if (!p.ok()) {
-      return p.status();
-    }
-    r.process = std::move(*p);
-    r.url = absl::StrCat("http://127.0.0.1:", *port, "/");
-    absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (!Listening(r.process->pid(), *port)) {
-      if (!r.process->Running()) {
-        return absl::UnavailableError(absl::StrCat("openssl ocsp exited; see ", r.log));
-      }
-      if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrCat("openssl ocsp not listening; see ", r.log));
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return r;
+    return axis::testing::StartOcspResponder(signer, validity_minutes);
   }
 
   // Fetch asks `url` about `cert_path`, issued by the issuing CA.

@@ -884,9 +884,14 @@ TEST(VerifierTest, RefusesRevokedSignerWhenTheCrlIsChecked) {
   EXPECT_TRUE(s.cryptographic_ok);
   EXPECT_THAT(s, HasReason("the signing certificate is not trusted at 2026-06-01T00:00:00Z: "
                            "certificate revoked"));
-  // Without the CRL, nothing says it was revoked.
+  EXPECT_THAT(s, HasReason("the signing certificate was revoked at 2026-01-01T00:00:00Z "
+                           "(keyCompromise), before 2026-06-01T00:00:00Z"));
+  // Without the CRL (offline), nothing says whether it was revoked: the
+  // strict profile refuses a signer whose status is unknown.
   Report unchecked = Verify(xml, EvaluationTime(), /*with_crl=*/false);
-  EXPECT_TRUE(unchecked.Valid()) << ReportText(unchecked);
+  EXPECT_FALSE(unchecked.Valid());
+  EXPECT_TRUE(unchecked.signatures[0].chain_valid);
+  EXPECT_THAT(unchecked.signatures[0], HasReason("revocation unknown at 2026-06-01T00:00:00Z"));
 }
 
 TEST(VerifierTest, RefusesEveryChainBeforeTheCrlIsValid) {
@@ -899,7 +904,10 @@ TEST(VerifierTest, RefusesEveryChainBeforeTheCrlIsValid) {
   EXPECT_FALSE(report.Valid());
   EXPECT_FALSE(report.signatures[0].revoked);
   EXPECT_THAT(report.signatures[0], HasReason("CRL is not yet valid"));
-  EXPECT_TRUE(Verify(xml, before, /*with_crl=*/false).Valid());
+  // Without it the chain is fine, but revocation is then unknown.
+  Report without = Verify(xml, before, /*with_crl=*/false);
+  EXPECT_TRUE(without.signatures[0].chain_valid);
+  EXPECT_THAT(without.signatures[0], HasReason("revocation unknown"));
 }
 
 TEST(VerifierTest, RefusesExpiredSignerNow) {
@@ -1064,6 +1072,25 @@ TEST(VerifierTest, RefusesAProcessingInstructionOutsideTheRoot) {
   EXPECT_THAT(report, HasProblem("processing instruction <?xml-stylesheet?> outside the root"));
 }
 
+TEST(VerifierTest, RefusesASecondSignedPropertiesThatNoReferenceCovers) {
+  // A copy of the signed properties, with another signing time and no Id,
+  // put first in QualifyingProperties: a reader taking the first one would
+  // believe a time no digest covers.
+  std::string xml = Sign(kDocument, TestKeys().vpcp_leader);
+  ASSERT_TRUE(Verify(xml).Valid());
+  EditableDoc doc(xml);
+  xmlNode* sp = doc.One("//xades:SignedProperties");
+  ASSERT_NE(sp, nullptr);
+  xmlNode* fake = xmlDocCopyNode(sp, doc.doc(), 1);
+  xmlUnsetProp(fake, BAD_CAST "Id");
+  xmlAddPrevSibling(sp, fake);
+  xmlNode* when = doc.All("//xades:SignedProperties[1]//xades:SigningTime")[0];
+  xmlNodeSetContent(when, BAD_CAST "2020-01-01T00:00:00Z");
+  Report report = Verify(doc.Serialize());
+  EXPECT_FALSE(report.Valid()) << ReportText(report);
+  EXPECT_THAT(report.signatures[0], HasReason("is not covered by the signature (unsigned content)"));
+}
+
 TEST(VerifierTest, RefusesTextDirectlyInsideASignature) {
   std::string xml = ReplaceOnce(LeaderThenSeal(), "</ds:SignatureValue>",
                                 "</ds:SignatureValue>Số tiền: 999.999.999 đồng");
@@ -1113,9 +1140,11 @@ TEST(VerifierTest, RefusesMoreSignaturesThanTheLimitBeforeAnyWork) {
   EXPECT_TRUE(report->signatures.empty());
 }
 
-TEST(VerifierTest, SaysWhenRevocationWasNotChecked) {
+TEST(VerifierTest, SaysWhenRevocationIsUnknownAndRefusesTheSignature) {
   Report without = Verify(LeaderThenSeal(), EvaluationTime(), /*with_crl=*/false);
-  EXPECT_THAT(without.signatures[0].revocation, HasSubstr("not checked"));
+  EXPECT_THAT(without.signatures[0].revocation, HasSubstr("unknown"));
+  EXPECT_THAT(without.signatures[0].revocation, HasSubstr("OCSP not asked (offline)"));
+  EXPECT_FALSE(without.Valid());
   Report with = Verify(LeaderThenSeal(), EvaluationTime(), /*with_crl=*/true);
   EXPECT_THAT(with.signatures[0].revocation, HasSubstr("checked against the CRLs"));
 }

@@ -1,0 +1,268 @@
+// ss_bench: end-to-end figures of two real security servers on this machine
+// (vpcp sends, mic receives), durable storage on (WAL, synchronous FULL,
+// fsync'd spool):
+//   - 10 KB documents per second from N concurrent DMS senders, and the p50
+//     / p99 of the time from the start of Send to the recipient DMS reading
+//     the document from its inbox (and of Send alone: "accepted");
+//   - one 1 GB document: MB/s to accepted and to received, and the peak RSS
+//     (VmHWM) of both server processes.
+// Environment: SS_BENCH_SECONDS (default 10), SS_BENCH_SENDERS (default 16),
+// SS_BENCH_BIG_MB (default 1024; 0 skips it).
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <openssl/rand.h>
+
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "tests/security-server/ss_fixture.h"
+
+namespace axis::ss::testing_util {
+namespace {
+
+int EnvInt(const char* name, int dflt) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? dflt : std::atoi(v);
+}
+
+long PeakRssKb(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) {
+      return std::atol(line.c_str() + 6);
+    }
+  }
+  return -1;
+}
+
+class SsBench : public SecurityServerFixture {
+ protected:
+  std::unique_ptr<AgencyGateway::Stub> Gateway(const std::string& key) {
+    const Agency& a = agencies_[key];
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = Slurp(PkiPath("ca-bundle.pem"));
+    o.pem_cert_chain = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.cert.pem")));
+    o.pem_private_key = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.key.pem")));
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(8 << 20);
+    return AgencyGateway::NewStub(
+        grpc::CreateCustomChannel(a.gateway(), grpc::SslCredentials(o), args));
+  }
+
+  SendRequest Header(const std::string& ref) {
+    SendRequest h;
+    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_["vpcp"].subsystem);
+    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_["mic"].subsystem);
+    h.mutable_header()->set_content_type("application/octet-stream");
+    h.mutable_header()->set_dms_reference(ref);
+    return h;
+  }
+};
+
+// CpuSeconds is the user + system CPU time of `pid` so far.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> f = absl::StrSplit(stat.substr(stat.rfind(')') + 2), ' ');
+  // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted from 3 here.
+  return f.size() > 12 ? (std::atof(f[11].c_str()) + std::atof(f[12].c_str())) /
+                             static_cast<double>(sysconf(_SC_CLK_TCK))
+                       : -1;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) {
+    return 0;
+  }
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
+  StartServer("vpcp", "relay_workers: 16\n");
+  StartServer("mic");
+  const int seconds = EnvInt("SS_BENCH_SECONDS", 10);
+  const int senders = EnvInt("SS_BENCH_SENDERS", 16);
+  std::string doc(10 * 1024, 'x');
+
+  absl::Mutex mu;
+  std::map<std::string, absl::Time> started;  // id -> send start
+  std::vector<double> accept_ms, e2e_ms;
+  std::atomic<bool> stop{false};
+  std::atomic<int> received{0};
+
+  // The recipient DMS: streams its inbox, acknowledges, notes arrival times.
+  std::thread receiver([&] {
+    auto mic = Gateway("mic");
+    while (!stop.load()) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+      ReceiveRequest req;
+      *req.mutable_subsystem() = *ParseSubsystemId(agencies_["mic"].subsystem);
+      req.set_wait(true);
+      req.set_wait_seconds(1);
+      auto r = mic->Receive(&ctx, req);
+      ReceiveResponse resp;
+      std::vector<std::string> ids;
+      while (r->Read(&resp)) {
+        if (resp.has_message()) {
+          ids.push_back(resp.message().message_id());
+        }
+      }
+      (void)r->Finish();
+      absl::Time now = absl::Now();
+      for (const std::string& id : ids) {
+        {
+          absl::MutexLock l(&mu);
+          auto it = started.find(id);
+          if (it != started.end()) {
+            e2e_ms.push_back(absl::ToDoubleMilliseconds(now - it->second));
+          }
+        }
+        grpc::ClientContext actx;
+        actx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+        AckRequest ack;
+        ack.set_message_id(id);
+        AckResponse ar;
+        (void)mic->Ack(&actx, ack, &ar);
+        received.fetch_add(1);
+      }
+    }
+  });
+
+  double cpu0_vpcp = CpuSeconds(agencies_["vpcp"].process->pid());
+  double cpu0_mic = CpuSeconds(agencies_["mic"].process->pid());
+  absl::Time t0 = absl::Now();
+  absl::Time end = t0 + absl::Seconds(seconds);
+  std::atomic<int> sent{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < senders; ++t) {
+    threads.emplace_back([&] {
+      auto stub = Gateway("vpcp");
+      while (absl::Now() < end) {
+        absl::Time s = absl::Now();
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        SendResponse resp;
+        auto w = stub->Send(&ctx, &resp);
+        SendRequest c;
+        c.set_chunk(doc);
+        if (w->Write(Header("bench")) && w->Write(c)) {
+          w->WritesDone();
+        }
+        if (w->Finish().ok()) {
+          absl::MutexLock l(&mu);
+          started[resp.message_id()] = s;
+          accept_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - s));
+          sent.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) {
+    t.join();
+  }
+  absl::Time send_end = absl::Now();
+  absl::Time drain_deadline = absl::Now() + absl::Seconds(60);
+  while (received.load() < sent.load() && absl::Now() < drain_deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  absl::Time all_received = absl::Now();
+  stop.store(true);
+  receiver.join();
+  EXPECT_EQ(received.load(), sent.load());
+  {
+    absl::MutexLock l(&mu);
+    std::printf("10 KB documents, %d senders, %d s: accepted %d (%.0f docs/s), delivered to the "
+                "DMS %d (%.0f docs/s end to end)\n",
+                senders, seconds, sent.load(),
+                sent.load() / absl::ToDoubleSeconds(send_end - t0), received.load(),
+                received.load() / absl::ToDoubleSeconds(all_received - t0));
+    std::printf("  CPU: vpcp server %.1f s, mic server %.1f s over %.1f s wall\n",
+                CpuSeconds(agencies_["vpcp"].process->pid()) - cpu0_vpcp,
+                CpuSeconds(agencies_["mic"].process->pid()) - cpu0_mic,
+                absl::ToDoubleSeconds(all_received - t0));
+    std::printf("  accept latency p50 %.1f ms p99 %.1f ms; end-to-end p50 %.1f ms p99 %.1f ms\n",
+                Percentile(accept_ms, 0.5), Percentile(accept_ms, 0.99), Percentile(e2e_ms, 0.5),
+                Percentile(e2e_ms, 0.99));
+  }
+
+  const int big_mb = EnvInt("SS_BENCH_BIG_MB", 1024);
+  if (big_mb > 0) {
+    // One big document, streamed from a file in 1 MB chunks.
+    std::string path = dir_ + "/big.bin";
+    {
+      std::ofstream out(path, std::ios::binary);
+      std::string block(1 << 20, '\0');
+      RAND_bytes(reinterpret_cast<unsigned char*>(block.data()), static_cast<int>(block.size()));
+      for (int i = 0; i < big_mb; ++i) {
+        block[0] = static_cast<char>(i);
+        out.write(block.data(), static_cast<std::streamsize>(block.size()));
+      }
+    }
+    auto stub = Gateway("vpcp");
+    absl::Time s = absl::Now();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(900));
+    SendResponse resp;
+    auto w = stub->Send(&ctx, &resp);
+    bool ok = w->Write(Header("big"));
+    std::ifstream in(path, std::ios::binary);
+    std::string buf(1 << 20, '\0');
+    while (ok && in.read(buf.data(), static_cast<std::streamsize>(buf.size()))) {
+      SendRequest c;
+      c.set_chunk(buf.data(), static_cast<size_t>(in.gcount()));
+      ok = w->Write(c);
+    }
+    if (ok) {
+      w->WritesDone();
+    }
+    grpc::Status st = w->Finish();
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    absl::Time accepted = absl::Now();
+    // The recipient DMS reads it (and discards the bytes).
+    auto mic = Gateway("mic");
+    uint64_t got = 0;
+    absl::Time deadline = absl::Now() + absl::Seconds(900);
+    while (got == 0 && absl::Now() < deadline) {
+      grpc::ClientContext rctx;
+      rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(900));
+      ReceiveRequest req;
+      *req.mutable_subsystem() = *ParseSubsystemId(agencies_["mic"].subsystem);
+      req.set_wait(true);
+      req.set_wait_seconds(5);
+      auto r = mic->Receive(&rctx, req);
+      ReceiveResponse rr;
+      while (r->Read(&rr)) {
+        got += rr.chunk().size();
+      }
+      (void)r->Finish();
+    }
+    absl::Time received_at = absl::Now();
+    double mb = big_mb;
+    std::printf("%d MB document: accepted in %.1f s (%.0f MB/s), at the recipient DMS after %.1f s "
+                "(%.0f MB/s end to end); received %llu bytes\n",
+                big_mb, absl::ToDoubleSeconds(accepted - s), mb / absl::ToDoubleSeconds(accepted - s),
+                absl::ToDoubleSeconds(received_at - s), mb / absl::ToDoubleSeconds(received_at - s),
+                static_cast<unsigned long long>(got));
+    EXPECT_EQ(got, static_cast<uint64_t>(big_mb) << 20);
+  }
+  std::printf("peak RSS: vpcp server %ld KB, mic server %ld KB\n",
+              PeakRssKb(agencies_["vpcp"].process->pid()), PeakRssKb(agencies_["mic"].process->pid()));
+  TearDown();
+  (void)axis::testing::RunCommand({"rm", "-rf", dir_});  // spools hold the big document twice
+}
+
+}  // namespace
+}  // namespace axis::ss::testing_util

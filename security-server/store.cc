@@ -1,0 +1,698 @@
+// store.cc: SqliteStore and Spool.
+#include "security-server/store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+#include <functional>
+#include <map>
+#include <thread>
+#include <utility>
+
+#include <openssl/evp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "security-server/message_log.h"
+
+namespace axis::ss {
+namespace {
+
+absl::Status SqlError(sqlite3* db, absl::string_view what) {
+  int code = sqlite3_extended_errcode(db);
+  std::string msg = absl::StrCat("store: ", what, ": ", sqlite3_errmsg(db));
+  if ((code & 0xff) == SQLITE_CONSTRAINT) {
+    return absl::AlreadyExistsError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+// StmtCache keeps one prepared statement per SQL text (the texts are string
+// literals, so their addresses identify them) for a connection: preparing
+// dominated small statements. Used only under the store's lock.
+class StmtCache {
+ public:
+  ~StmtCache() { Clear(); }
+  void Clear() {
+    for (auto& [sql, stmt] : stmts_) {
+      sqlite3_finalize(stmt);
+    }
+    stmts_.clear();
+  }
+  sqlite3_stmt* Get(sqlite3* db, const char* sql) {
+    auto it = stmts_.find(sql);
+    if (it != stmts_.end()) {
+      return it->second;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return nullptr;
+    }
+    stmts_[sql] = stmt;
+    return stmt;
+  }
+
+ private:
+  std::map<const char*, sqlite3_stmt*> stmts_;
+};
+
+// Stmt borrows a cached prepared statement and resets it when done.
+class Stmt {
+ public:
+  Stmt(StmtCache* cache, sqlite3* db, const char* sql) : db_(db) {
+    stmt_ = cache->Get(db, sql);
+    if (stmt_ == nullptr) {
+      error_ = SqlError(db, sql);
+    }
+  }
+  ~Stmt() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  const absl::Status& error() const { return error_; }
+  Stmt& Bind(int i, absl::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindBlob(int i, absl::string_view b) {
+    sqlite3_bind_blob(stmt_, i, b.data(), static_cast<int>(b.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  // Step returns true for a row, false when done.
+  absl::StatusOr<bool> Step() {
+    if (!error_.ok()) {
+      return error_;
+    }
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) {
+      return true;
+    }
+    if (rc == SQLITE_DONE) {
+      return false;
+    }
+    return SqlError(db_, sqlite3_sql(stmt_));
+  }
+  absl::Status Run() {
+    AXIS_ASSIGN_OR_RETURN(bool row, Step());
+    (void)row;
+    return absl::OkStatus();
+  }
+  std::string Text(int i) {
+    const unsigned char* p = sqlite3_column_text(stmt_, i);
+    return p == nullptr ? std::string()
+                        : std::string(reinterpret_cast<const char*>(p),
+                                      static_cast<size_t>(sqlite3_column_bytes(stmt_, i)));
+  }
+  std::string Blob(int i) {
+    const void* p = sqlite3_column_blob(stmt_, i);
+    return p == nullptr ? std::string()
+                        : std::string(static_cast<const char*>(p),
+                                      static_cast<size_t>(sqlite3_column_bytes(stmt_, i)));
+  }
+  int64_t Int(int i) { return sqlite3_column_int64(stmt_, i); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  absl::Status error_;
+};
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+absl::Time FromMicros(int64_t v) { return absl::FromUnixMicros(v); }
+
+absl::Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = absl::StrCat("store: ", err == nullptr ? "?" : err, " in: ", sql);
+    sqlite3_free(err);
+    return absl::InternalError(msg);
+  }
+  return absl::OkStatus();
+}
+
+// The inbox columns, in ReadInbox's order.
+#define AXIS_SS_INBOX_COLS                                                                \
+  "message_id,recipient,sender,envelope_header,payload_sha256,payload_size,document_type," \
+  "content_type,dms_reference,in_reply_to,status_code,status_text,received_at,report_json," \
+  "receipt,acked"
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS messages(
+  id TEXT PRIMARY KEY, sender TEXT NOT NULL, document_type TEXT, content_type TEXT,
+  dms_reference TEXT, in_reply_to TEXT, status_code TEXT, status_text TEXT,
+  payload_sha256 BLOB NOT NULL, payload_size INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender, created_at);
+CREATE TABLE IF NOT EXISTS outbox(
+  message_id TEXT NOT NULL, recipient TEXT NOT NULL, envelope BLOB NOT NULL,
+  state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL,
+  reason TEXT, receipt BLOB, updated_at INTEGER NOT NULL,
+  PRIMARY KEY(message_id, recipient));
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+CREATE TABLE IF NOT EXISTS inbox(
+  message_id TEXT NOT NULL, recipient TEXT NOT NULL, sender TEXT NOT NULL,
+  envelope_header BLOB NOT NULL, payload_sha256 BLOB NOT NULL, payload_size INTEGER NOT NULL,
+  document_type TEXT, content_type TEXT, dms_reference TEXT, in_reply_to TEXT,
+  status_code TEXT, status_text TEXT, received_at INTEGER NOT NULL, report_json TEXT,
+  receipt BLOB NOT NULL, acked INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(message_id, recipient));
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(recipient, acked, received_at);
+CREATE TABLE IF NOT EXISTS statuses(
+  message_id TEXT NOT NULL, recipient TEXT NOT NULL, code TEXT NOT NULL, text TEXT,
+  status_message_id TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY(status_message_id, message_id));
+)sql";
+
+class SqliteStore : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {
+    committer_ = std::thread([this] { CommitLoop(); });
+  }
+  ~SqliteStore() override {
+    {
+      absl::MutexLock l(&queue_mu_);
+      stop_ = true;
+    }
+    committer_.join();
+    stmts_.Clear();
+    ReleaseLogStatements(db_);
+    sqlite3_close(db_);
+  }
+
+  absl::Status AcceptMessage(const MessageRow& m, const std::vector<OutboxRow>& rows,
+                             const std::vector<LogItem>& log) override {
+    return Write([&](sqlite3* db) -> absl::Status {
+      Stmt s(&stmts_, db,
+             "INSERT INTO messages(id,sender,document_type,content_type,dms_reference,"
+             "in_reply_to,status_code,status_text,payload_sha256,payload_size,created_at) "
+             "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+      s.Bind(1, m.id).Bind(2, m.sender).Bind(3, m.document_type).Bind(4, m.content_type);
+      s.Bind(5, m.dms_reference).Bind(6, m.in_reply_to).Bind(7, m.status_code);
+      s.Bind(8, m.status_text).BindBlob(9, m.payload_sha256);
+      s.Bind(10, static_cast<int64_t>(m.payload_size)).Bind(11, Micros(m.created_at));
+      AXIS_RETURN_IF_ERROR(s.Run());
+      for (const OutboxRow& r : rows) {
+        Stmt o(&stmts_, db,
+               "INSERT INTO outbox(message_id,recipient,envelope,state,attempts,next_attempt,"
+               "reason,updated_at) VALUES(?,?,?,?,0,?,'',?)");
+        o.Bind(1, r.message_id).Bind(2, r.recipient).BindBlob(3, r.envelope);
+        o.Bind(4, static_cast<int64_t>(r.state)).Bind(5, Micros(r.next_attempt));
+        o.Bind(6, Micros(r.updated_at));
+        AXIS_RETURN_IF_ERROR(o.Run());
+      }
+      return AppendAll(db, log);
+    });
+  }
+
+  absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_,
+           "SELECT o.message_id,o.recipient,o.envelope,o.state,o.attempts,o.next_attempt,"
+           "o.reason,o.updated_at,m.payload_sha256,m.payload_size FROM outbox o "
+           "JOIN messages m ON m.id=o.message_id WHERE o.state IN (1,2) AND o.next_attempt<=? "
+           "ORDER BY o.next_attempt LIMIT ?");
+    s.Bind(1, Micros(now)).Bind(2, static_cast<int64_t>(limit));
+    std::vector<OutboxRow> out;
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      OutboxRow r;
+      r.message_id = s.Text(0);
+      r.recipient = s.Text(1);
+      r.envelope = s.Blob(2);
+      r.state = static_cast<OutboxState>(s.Int(3));
+      r.attempts = static_cast<int>(s.Int(4));
+      r.next_attempt = FromMicros(s.Int(5));
+      r.reason = s.Text(6);
+      r.updated_at = FromMicros(s.Int(7));
+      r.payload_sha256 = s.Blob(8);
+      r.payload_size = static_cast<uint64_t>(s.Int(9));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::optional<absl::Time>> NextDue() override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_, "SELECT coalesce(min(next_attempt),-1) FROM outbox WHERE state IN (1,2)");
+    AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row || s.Int(0) < 0) {
+      return std::optional<absl::Time>();
+    }
+    return std::optional<absl::Time>(FromMicros(s.Int(0)));
+  }
+
+  absl::Status UpdateOutbox(const OutboxRow& r, const std::vector<LogItem>& log) override {
+    return Write([&](sqlite3* db) -> absl::Status {
+      Stmt s(&stmts_, db,
+             "UPDATE outbox SET state=?,attempts=?,next_attempt=?,reason=?,updated_at=?,"
+             "receipt=CASE WHEN length(?)>0 THEN ? ELSE receipt END "
+             "WHERE message_id=? AND recipient=?");
+      s.Bind(1, static_cast<int64_t>(r.state)).Bind(2, static_cast<int64_t>(r.attempts));
+      s.Bind(3, Micros(r.next_attempt)).Bind(4, r.reason).Bind(5, Micros(r.updated_at));
+      s.BindBlob(6, r.receipt).BindBlob(7, r.receipt).Bind(8, r.message_id).Bind(9, r.recipient);
+      AXIS_RETURN_IF_ERROR(s.Run());
+      return AppendAll(db, log);
+    });
+  }
+
+  absl::StatusOr<std::optional<InboxRow>> FindInbox(const std::string& message_id,
+                                                    const std::string& recipient) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_, "SELECT " AXIS_SS_INBOX_COLS " FROM inbox WHERE message_id=? AND recipient=?");
+    s.Bind(1, message_id).Bind(2, recipient);
+    AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) {
+      return std::optional<InboxRow>();
+    }
+    return std::optional<InboxRow>(ReadInbox(s));
+  }
+
+  absl::Status InsertInbox(const InboxRow& r, const std::optional<StatusRow>& status,
+                           const std::vector<LogItem>& log) override {
+    return Write([&](sqlite3* db) -> absl::Status {
+      Stmt s(&stmts_, db,
+             "INSERT INTO inbox(message_id,recipient,sender,envelope_header,payload_sha256,"
+             "payload_size,document_type,content_type,dms_reference,in_reply_to,status_code,"
+             "status_text,received_at,report_json,receipt,acked) "
+             "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
+      s.Bind(1, r.message_id).Bind(2, r.recipient).Bind(3, r.sender).BindBlob(4, r.envelope_header);
+      s.BindBlob(5, r.payload_sha256).Bind(6, static_cast<int64_t>(r.payload_size));
+      s.Bind(7, r.document_type).Bind(8, r.content_type).Bind(9, r.dms_reference);
+      s.Bind(10, r.in_reply_to).Bind(11, r.status_code).Bind(12, r.status_text);
+      s.Bind(13, Micros(r.received_at)).Bind(14, r.report_json).BindBlob(15, r.receipt);
+      AXIS_RETURN_IF_ERROR(s.Run());
+      if (status.has_value()) {
+        Stmt t(&stmts_, db,
+               "INSERT OR IGNORE INTO statuses(message_id,recipient,code,text,status_message_id,at)"
+               " VALUES(?,?,?,?,?,?)");
+        t.Bind(1, status->message_id).Bind(2, status->recipient).Bind(3, status->code);
+        t.Bind(4, status->text).Bind(5, status->status_message_id).Bind(6, Micros(status->at));
+        AXIS_RETURN_IF_ERROR(t.Run());
+      }
+      return AppendAll(db, log);
+    });
+  }
+
+  absl::StatusOr<std::vector<InboxRow>> PendingInbox(const std::string& recipient,
+                                                     int limit) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_, "SELECT " AXIS_SS_INBOX_COLS
+                " FROM inbox WHERE recipient=? AND acked=0 ORDER BY received_at LIMIT ?");
+    s.Bind(1, recipient).Bind(2, static_cast<int64_t>(limit));
+    return ReadInboxRows(s);
+  }
+
+  absl::Status AckInbox(const std::string& message_id, const std::string& recipient,
+                        const std::vector<LogItem>& log) override {
+    return Write([&](sqlite3* db) -> absl::Status {
+      Stmt s(&stmts_, db, "UPDATE inbox SET acked=1 WHERE message_id=? AND recipient=?");
+      s.Bind(1, message_id).Bind(2, recipient);
+      AXIS_RETURN_IF_ERROR(s.Run());
+      if (sqlite3_changes(db) == 0) {
+        return absl::NotFoundError(
+            absl::StrCat("message ", message_id, " is not in the inbox of ", recipient));
+      }
+      return AppendAll(db, log);
+    });
+  }
+
+  absl::StatusOr<std::vector<InboxRow>> InboxById(const std::string& message_id) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_, "SELECT " AXIS_SS_INBOX_COLS " FROM inbox WHERE message_id=?");
+    s.Bind(1, message_id);
+    return ReadInboxRows(s);
+  }
+
+  absl::StatusOr<std::optional<MessageRow>> GetMessage(const std::string& id) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_,
+           "SELECT id,sender,document_type,content_type,dms_reference,in_reply_to,status_code,"
+           "status_text,payload_sha256,payload_size,created_at FROM messages WHERE id=?");
+    s.Bind(1, id);
+    AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) {
+      return std::optional<MessageRow>();
+    }
+    MessageRow m;
+    m.id = s.Text(0);
+    m.sender = s.Text(1);
+    m.document_type = s.Text(2);
+    m.content_type = s.Text(3);
+    m.dms_reference = s.Text(4);
+    m.in_reply_to = s.Text(5);
+    m.status_code = s.Text(6);
+    m.status_text = s.Text(7);
+    m.payload_sha256 = s.Blob(8);
+    m.payload_size = static_cast<uint64_t>(s.Int(9));
+    m.created_at = FromMicros(s.Int(10));
+    return std::optional<MessageRow>(std::move(m));
+  }
+
+  absl::StatusOr<std::vector<OutboxRow>> OutboxOf(const std::string& message_id) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_,
+           "SELECT recipient,state,attempts,next_attempt,reason,receipt,updated_at FROM outbox "
+           "WHERE message_id=? ORDER BY rowid");
+    s.Bind(1, message_id);
+    std::vector<OutboxRow> out;
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      OutboxRow r;
+      r.message_id = message_id;
+      r.recipient = s.Text(0);
+      r.state = static_cast<OutboxState>(s.Int(1));
+      r.attempts = static_cast<int>(s.Int(2));
+      r.next_attempt = FromMicros(s.Int(3));
+      r.reason = s.Text(4);
+      r.receipt = s.Blob(5);
+      r.updated_at = FromMicros(s.Int(6));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<StatusRow>> StatusesOf(const std::string& message_id) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_,
+           "SELECT recipient,code,text,status_message_id,at FROM statuses WHERE message_id=? "
+           "ORDER BY at");
+    s.Bind(1, message_id);
+    std::vector<StatusRow> out;
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      StatusRow r;
+      r.message_id = message_id;
+      r.recipient = s.Text(0);
+      r.code = s.Text(1);
+      r.text = s.Text(2);
+      r.status_message_id = s.Text(3);
+      r.at = FromMicros(s.Int(4));
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  absl::StatusOr<std::vector<std::string>> SentBy(const std::string& sender, int limit) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_, "SELECT id FROM messages WHERE sender=? ORDER BY created_at DESC LIMIT ?");
+    s.Bind(1, sender).Bind(2, static_cast<int64_t>(limit));
+    std::vector<std::string> out;
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      out.push_back(s.Text(0));
+    }
+    return out;
+  }
+
+  absl::Status AppendLogOnly(const std::vector<LogItem>& log) override {
+    return Write([&](sqlite3* db) { return AppendAll(db, log); });
+  }
+
+ private:
+
+  static InboxRow ReadInbox(Stmt& s) {
+    InboxRow r;
+    r.message_id = s.Text(0);
+    r.recipient = s.Text(1);
+    r.sender = s.Text(2);
+    r.envelope_header = s.Blob(3);
+    r.payload_sha256 = s.Blob(4);
+    r.payload_size = static_cast<uint64_t>(s.Int(5));
+    r.document_type = s.Text(6);
+    r.content_type = s.Text(7);
+    r.dms_reference = s.Text(8);
+    r.in_reply_to = s.Text(9);
+    r.status_code = s.Text(10);
+    r.status_text = s.Text(11);
+    r.received_at = FromMicros(s.Int(12));
+    r.report_json = s.Text(13);
+    r.receipt = s.Blob(14);
+    r.acked = s.Int(15) != 0;
+    return r;
+  }
+
+  static absl::StatusOr<std::vector<InboxRow>> ReadInboxRows(Stmt& s) {
+    std::vector<InboxRow> out;
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      out.push_back(ReadInbox(s));
+    }
+    return out;
+  }
+
+  static absl::Status AppendAll(sqlite3* db, const std::vector<LogItem>& log) {
+    absl::Time now = absl::Now();
+    for (const LogItem& r : log) {
+      LogEntry e;
+      e.event = static_cast<LogEvent>(r.event);
+      e.message_id = r.message_id;
+      e.peer = r.peer;
+      e.data = r.data;
+      AXIS_ASSIGN_OR_RETURN(int64_t seq, AppendLog(db, e, now));
+      (void)seq;
+    }
+    return absl::OkStatus();
+  }
+
+  // Write queues `fn` for the committer thread, which runs every queued
+  // function in one transaction (each in a savepoint) and commits once:
+  // concurrent writers share one fsync.
+  absl::Status Write(const std::function<absl::Status(sqlite3*)>& fn) {
+    Pending p;
+    p.fn = &fn;
+    {
+      absl::MutexLock l(&queue_mu_);
+      queue_.push_back(&p);
+      queue_mu_.Await(absl::Condition(&p.done));
+    }
+    return p.status;
+  }
+
+  struct Pending {
+    const std::function<absl::Status(sqlite3*)>* fn = nullptr;
+    absl::Status status;
+    bool done = false;
+  };
+
+  void CommitLoop() {
+    while (true) {
+      std::deque<Pending*> batch;
+      {
+        absl::MutexLock l(&queue_mu_);
+        queue_mu_.Await(absl::Condition(
+            +[](SqliteStore* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return s->stop_ || !s->queue_.empty();
+            },
+            this));
+        if (queue_.empty() && stop_) {
+          return;
+        }
+        batch.swap(queue_);
+      }
+      absl::Status tx;
+      {
+        absl::MutexLock l(&db_mu_);
+        tx = Exec(db_, "BEGIN IMMEDIATE");
+        if (tx.ok()) {
+          for (Pending* p : batch) {
+            p->status = Exec(db_, "SAVEPOINT w");
+            if (!p->status.ok()) {
+              continue;
+            }
+            p->status = (*p->fn)(db_);
+            if (p->status.ok()) {
+              (void)Exec(db_, "RELEASE w");
+            } else {
+              (void)Exec(db_, "ROLLBACK TO w");
+              (void)Exec(db_, "RELEASE w");
+            }
+          }
+          tx = Exec(db_, "COMMIT");
+          if (!tx.ok()) {
+            (void)Exec(db_, "ROLLBACK");
+          }
+        }
+      }
+      absl::MutexLock l(&queue_mu_);
+      for (Pending* p : batch) {
+        if (!tx.ok()) {
+          p->status = tx;
+        }
+        p->done = true;
+      }
+    }
+  }
+
+  absl::Mutex db_mu_;  // guards db_ (one connection, used by readers and the committer)
+  sqlite3* db_;
+  StmtCache stmts_;  // statements of db_, used under db_mu_
+  absl::Mutex queue_mu_;
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stop_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread committer_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = absl::StrCat(db_path, ": cannot open database: ",
+                                   db == nullptr ? "out of memory" : sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return absl::InternalError(msg);
+  }
+  sqlite3_busy_timeout(db, 10000);
+  absl::Status s = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  if (s.ok()) {
+    s = Exec(db, kSchema);
+  }
+  if (s.ok()) {
+    s = CreateLogSchema(db);
+  }
+  if (!s.ok()) {
+    sqlite3_close(db);
+    return absl::Status(s.code(), absl::StrCat(db_path, ": ", s.message()));
+  }
+  return std::unique_ptr<Store>(new SqliteStore(db));
+}
+
+// ---------------------------------------------------------------------------
+// Spool
+
+std::string HexOf(absl::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+absl::Status Spool::Init() {
+  if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
+    return PosixError(dir_, "mkdir", errno);
+  }
+  return absl::OkStatus();
+}
+
+std::string Spool::PathOf(absl::string_view sha256) const {
+  return absl::StrCat(dir_, "/", HexOf(sha256));
+}
+
+absl::StatusOr<std::unique_ptr<Spool::Writer>> Spool::NewWriter() {
+  std::unique_ptr<Writer> w(new Writer());
+  w->dir_ = dir_;
+  w->tmp_path_ = absl::StrCat(dir_, "/.incoming-XXXXXX");
+  w->fd_ = ::mkostemp(w->tmp_path_.data(), O_CLOEXEC);
+  if (w->fd_ < 0) {
+    return PosixError(w->tmp_path_, "mkstemp", errno);
+  }
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
+    EVP_MD_CTX_free(ctx);
+    return absl::InternalError("spool: SHA-256 init failed");
+  }
+  w->sha_ = ctx;
+  return w;
+}
+
+Spool::Writer::~Writer() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  if (!finished_ && !tmp_path_.empty()) {
+    ::unlink(tmp_path_.c_str());
+  }
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(sha_));
+}
+
+absl::Status Spool::Writer::Append(absl::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
+  const char* p = data.data();
+  size_t left = data.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return PosixError(tmp_path_, "write", errno);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  size_ += data.size();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Spool::Writer::Finish() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(sha_), md, &len);
+  std::string digest(reinterpret_cast<char*>(md), len);
+  if (::fsync(fd_) != 0) {
+    return PosixError(tmp_path_, "fsync", errno);
+  }
+  ::close(fd_);
+  fd_ = -1;
+  std::string final_path = absl::StrCat(dir_, "/", HexOf(digest));
+  if (::access(final_path.c_str(), F_OK) == 0) {
+    // The same payload is spooled already (and was fsync'd before its commit).
+    ::unlink(tmp_path_.c_str());
+    finished_ = true;
+    return digest;
+  }
+  if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) {
+    return PosixError(final_path, "rename", errno);
+  }
+  finished_ = true;
+  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) {
+    return PosixError(dir_, "open", errno);
+  }
+  int rc = ::fsync(dfd);
+  int err = errno;
+  ::close(dfd);
+  if (rc != 0) {
+    return PosixError(dir_, "fsync", err);
+  }
+  return digest;
+}
+
+}  // namespace axis::ss

@@ -1,0 +1,194 @@
+// store.h: the security server's durable state: messages it accepted, one
+// outbox row per recipient, its inbox, receipts and business statuses, and
+// the payload spool.
+//
+// Store is the interface (SQLite today; a PostgreSQL implementation would
+// claim outbox rows with FOR UPDATE SKIP LOCKED). Every mutating call is
+// durable when it returns OK: SqliteStore runs the database in WAL mode with
+// synchronous=FULL and commits concurrent writers together (group commit),
+// each caller's work in its own savepoint, so one caller's failure never
+// undoes another's. Message-log records (message_log.h) are appended in the
+// same transaction as the change they describe.
+#ifndef AXIS_SECURITY_SERVER_STORE_H_
+#define AXIS_SECURITY_SERVER_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace axis::ss {
+
+// OutboxState is the per-recipient state of a sent message.
+enum class OutboxState { kAccepted = 1, kRelayed = 2, kDelivered = 3, kFailed = 4 };
+
+// LogItem is one message-log event to append with a change (see
+// message_log.h for the event numbers).
+struct LogItem {
+  int event = 0;
+  std::string message_id;
+  std::string peer;
+  std::string data;
+};
+
+struct MessageRow {
+  std::string id;
+  std::string sender;  // subsystem identifier, printed
+  std::string document_type;
+  std::string content_type;
+  std::string dms_reference;
+  std::string in_reply_to;
+  std::string status_code;
+  std::string status_text;
+  std::string payload_sha256;  // 32 bytes
+  uint64_t payload_size = 0;
+  absl::Time created_at;
+};
+
+struct OutboxRow {
+  std::string message_id;
+  std::string recipient;  // subsystem identifier, printed
+  std::string envelope;   // serialized Envelope (without OCSP response)
+  OutboxState state = OutboxState::kAccepted;
+  int attempts = 0;
+  absl::Time next_attempt;
+  std::string reason;
+  std::string receipt;  // serialized Receipt once delivered
+  absl::Time updated_at;
+  std::string payload_sha256;  // joined from messages
+  uint64_t payload_size = 0;
+};
+
+struct InboxRow {
+  std::string message_id;
+  std::string recipient;
+  std::string sender;
+  std::string envelope_header;  // the signed EnvelopeHeader bytes
+  std::string payload_sha256;
+  uint64_t payload_size = 0;
+  std::string document_type;
+  std::string content_type;
+  std::string dms_reference;
+  std::string in_reply_to;
+  std::string status_code;
+  std::string status_text;
+  absl::Time received_at;
+  std::string report_json;
+  std::string receipt;  // serialized Receipt we returned
+  bool acked = false;
+};
+
+struct StatusRow {
+  std::string message_id;  // the original message
+  std::string recipient;   // who sent the status (the original recipient)
+  std::string code;
+  std::string text;
+  std::string status_message_id;
+  absl::Time at;
+};
+
+// Store is the durable state of one security server. Thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // AcceptMessage stores a new message with one outbox row per recipient
+  // and the log records, atomically. ALREADY_EXISTS when the id is taken.
+  virtual absl::Status AcceptMessage(const MessageRow& message, const std::vector<OutboxRow>& rows,
+                                     const std::vector<LogItem>& log) = 0;
+
+  // DueOutbox returns up to `limit` rows in state accepted or relayed whose
+  // next attempt is at or before `now`, oldest first.
+  virtual absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit) = 0;
+
+  // NextDue is the earliest next attempt of a pending row, if any.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDue() = 0;
+
+  // UpdateOutbox sets state, attempts, next attempt, reason and (when not
+  // empty) the receipt of one row, with log records.
+  virtual absl::Status UpdateOutbox(const OutboxRow& row, const std::vector<LogItem>& log) = 0;
+
+  // FindInbox returns the inbox row, or nullopt.
+  virtual absl::StatusOr<std::optional<InboxRow>> FindInbox(const std::string& message_id,
+                                                            const std::string& recipient) = 0;
+
+  // InsertInbox stores a received message (and, for a business status about
+  // one of our messages, the status row) with the log records, atomically.
+  // ALREADY_EXISTS when (message_id, recipient) is there already.
+  virtual absl::Status InsertInbox(const InboxRow& row, const std::optional<StatusRow>& status,
+                                   const std::vector<LogItem>& log) = 0;
+
+  // PendingInbox lists unacknowledged messages for `recipient`, oldest first.
+  virtual absl::StatusOr<std::vector<InboxRow>> PendingInbox(const std::string& recipient,
+                                                             int limit) = 0;
+
+  // AckInbox marks a message acknowledged; NOT_FOUND when not in the inbox.
+  virtual absl::Status AckInbox(const std::string& message_id, const std::string& recipient,
+                                const std::vector<LogItem>& log) = 0;
+
+  // InboxById lists inbox rows of a message id (any recipient).
+  virtual absl::StatusOr<std::vector<InboxRow>> InboxById(const std::string& message_id) = 0;
+
+  // GetMessage returns a message we accepted, or nullopt.
+  virtual absl::StatusOr<std::optional<MessageRow>> GetMessage(const std::string& id) = 0;
+  virtual absl::StatusOr<std::vector<OutboxRow>> OutboxOf(const std::string& message_id) = 0;
+  virtual absl::StatusOr<std::vector<StatusRow>> StatusesOf(const std::string& message_id) = 0;
+  // SentBy lists message ids sent by `sender`, newest first.
+  virtual absl::StatusOr<std::vector<std::string>> SentBy(const std::string& sender, int limit) = 0;
+
+  // AppendLogOnly appends log records (refusals) in their own transaction.
+  virtual absl::Status AppendLogOnly(const std::vector<LogItem>& log) = 0;
+};
+
+// SqliteStore opens (creating when needed) the database at `db_path`.
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_path);
+
+// Spool keeps payloads in `dir`, one file per SHA-256 (hex). Writers stream
+// into a temporary file while hashing; Commit fsyncs it, renames it to its
+// digest (keeping an existing identical file) and fsyncs the directory.
+class Spool {
+ public:
+  explicit Spool(std::string dir) : dir_(std::move(dir)) {}
+  absl::Status Init();
+
+  // Writer is one payload being written. Not thread-safe; the destructor
+  // removes an uncommitted temporary file.
+  class Writer {
+   public:
+    ~Writer();
+    absl::Status Append(absl::string_view data);
+    uint64_t size() const { return size_; }
+    // Finish fsyncs and names the file by its digest; returns the digest.
+    absl::StatusOr<std::string> Finish();
+
+   private:
+    friend class Spool;
+    Writer() = default;
+    std::string dir_;
+    std::string tmp_path_;
+    int fd_ = -1;
+    void* sha_ = nullptr;  // EVP_MD_CTX
+    uint64_t size_ = 0;
+    bool finished_ = false;
+  };
+  absl::StatusOr<std::unique_ptr<Writer>> NewWriter();
+
+  // PathOf is the file holding the payload with this digest (32 bytes).
+  std::string PathOf(absl::string_view sha256) const;
+
+ private:
+  std::string dir_;
+};
+
+// HexOf renders bytes as lower-case hex.
+std::string HexOf(absl::string_view bytes);
+
+}  // namespace axis::ss
+
+#endif  // AXIS_SECURITY_SERVER_STORE_H_

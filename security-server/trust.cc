@@ -1,0 +1,501 @@
+// trust.cc: ConfHolder, OcspCache, envelopes and receipts.
+#include "security-server/trust.h"
+
+#include <openssl/pem.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "central-server/conf_client.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "proto/identifiers.h"
+#include "security-server/store.h"
+#include "signer/bytes_sign.h"
+#include "signer/ocsp.h"
+
+namespace axis::ss {
+namespace {
+
+// OrgUnit returns the subject's first OU, or "".
+std::string OrgUnit(X509* cert) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  int i = X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, -1);
+  if (i < 0) {
+    return "";
+  }
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0) {
+    return "";
+  }
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+struct ParsedChain {
+  std::vector<UniquePtr<X509>> certs;
+  std::vector<X509*> untrusted;
+};
+
+absl::StatusOr<ParsedChain> ParseChain(const google::protobuf::RepeatedPtrField<std::string>& ders,
+                                       absl::string_view what) {
+  if (ders.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": no certificate chain"));
+  }
+  ParsedChain out;
+  for (const std::string& der : ders) {
+    absl::StatusOr<UniquePtr<X509>> c = signer::ParseDerCertificate(der);
+    if (!c.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": bad certificate: ", c.status().message()));
+    }
+    out.certs.push_back(std::move(*c));
+  }
+  for (size_t i = 1; i < out.certs.size(); ++i) {
+    out.untrusted.push_back(out.certs[i].get());
+  }
+  return out;
+}
+
+// CheckMember checks the signing certificate is a seal of `member`.
+absl::Status CheckMember(X509* leaf, const Identifier& member, absl::string_view what) {
+  std::string ou = OrgUnit(leaf);
+  if (ou != member.member_code()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": signing certificate belongs to '", ou,
+                                                   "', not to ", FormatIdentifier(member)));
+  }
+  return absl::OkStatus();
+}
+
+// CheckSigner validates `leaf` against the conf's trust store at `now` and
+// checks it is a seal of `member`.
+absl::Status CheckSigner(X509* leaf, const std::vector<X509*>& untrusted, const ConfView& conf,
+                         const Identifier& member, absl::Time now, absl::string_view what,
+                         signer::ChainResult* result) {
+  *result = signer::ValidateChain(leaf, untrusted, conf.trust, now, /*check_crls=*/false);
+  if (!result->valid) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": signing certificate chain invalid: ", result->error));
+  }
+  AXIS_RETURN_IF_ERROR(CheckMember(leaf, member, what));
+  std::string usage = signer::DocumentSigningUsageProblem(leaf);
+  if (!usage.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": signing certificate: ", usage));
+  }
+  return absl::OkStatus();
+}
+
+// MemoKey identifies a chain (and the OCSP response judged with it).
+std::string MemoKey(const google::protobuf::RepeatedPtrField<std::string>& ders,
+                    absl::string_view ocsp) {
+  std::string all;
+  for (const std::string& d : ders) {
+    absl::StrAppend(&all, d.size(), ":", d);
+  }
+  absl::StrAppend(&all, "|", ocsp.size(), ":", ocsp);
+  return signer::Sha256(all);
+}
+
+// How long a validated chain is believed without validating it again.
+constexpr absl::Duration kMemoTtl = absl::Seconds(60);
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// ConfView
+
+const axis::SecurityServer* ConfView::ServerByCert(const std::string& sha256_hex) const {
+  auto it = server_by_cert_hex.find(sha256_hex);
+  return it == server_by_cert_hex.end() ? nullptr : it->second;
+}
+
+const axis::SecurityServer* ConfView::ServerOf(const Identifier& member) const {
+  Identifier m = MemberOf(member);
+  for (const axis::SecurityServer& s : conf().security_servers()) {
+    if (SameIdentifier(MemberOf(s.owner()), m)) {
+      return &s;
+    }
+  }
+  return nullptr;
+}
+
+bool ConfView::HasSubsystem(const Identifier& id) const {
+  for (const Subsystem& s : conf().subsystems()) {
+    if (SameIdentifier(s.id(), id)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ConfView::HasMember(const Identifier& id) const {
+  Identifier m = MemberOf(id);
+  for (const Member& s : conf().members()) {
+    if (SameIdentifier(s.id(), m)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ConfView::RecentlyValid(const std::string& key, absl::Time now) const {
+  absl::MutexLock l(&memo_mu);
+  auto it = memo.find(key);
+  return it != memo.end() && now < it->second;
+}
+
+void ConfView::RememberValid(const std::string& key, absl::Time until) const {
+  absl::MutexLock l(&memo_mu);
+  if (memo.size() > 10000) {
+    memo.clear();
+  }
+  memo[key] = until;
+}
+
+std::string ConfView::OcspUrlFor(X509* issuer) const {
+  std::string der = signer::CertificateDer(issuer);
+  for (const TrustedCa& ca : conf().cas()) {
+    if (ca.cert_der() == der && !ca.ocsp_urls().empty()) {
+      return ca.ocsp_urls(0);
+    }
+  }
+  return "";
+}
+
+absl::StatusOr<std::shared_ptr<const ConfView>> BuildConfView(
+    std::shared_ptr<const central::VerifiedConf> verified) {
+  auto view = std::make_shared<ConfView>();
+  view->verified = std::move(verified);
+  for (const TrustedCa& ca : view->conf().cas()) {
+    absl::StatusOr<UniquePtr<X509>> cert = signer::ParseDerCertificate(ca.cert_der());
+    if (!cert.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("global configuration: CA '", ca.name(), "': ", cert.status().message()));
+    }
+    if (!ca.crl_der().empty()) {
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(ca.crl_der().data());
+      UniquePtr<X509_CRL> crl(d2i_X509_CRL(nullptr, &p, static_cast<long>(ca.crl_der().size())));
+      if (crl == nullptr ||
+          p != reinterpret_cast<const unsigned char*>(ca.crl_der().data()) + ca.crl_der().size()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("global configuration: CA '", ca.name(), "': CRL does not parse"));
+      }
+      view->trust.AddCrl(std::move(crl));
+    }
+    if (ca.is_root()) {
+      view->trust.AddRoot(std::move(*cert));
+    } else {
+      view->trust.AddIntermediate(std::move(*cert));
+    }
+  }
+  for (const axis::SecurityServer& s : view->conf().security_servers()) {
+    for (const std::string& h : s.auth_cert_sha256()) {
+      view->server_by_cert_hex[HexOf(h)] = &s;
+    }
+  }
+  return std::shared_ptr<const ConfView>(std::move(view));
+}
+
+// ---------------------------------------------------------------------------
+// ConfHolder
+
+absl::StatusOr<std::unique_ptr<ConfHolder>> ConfHolder::Create(Options options) {
+  std::unique_ptr<ConfHolder> h(new ConfHolder(std::move(options)));
+  if (!h->options_.cache_path.empty()) {
+    absl::StatusOr<SignedGlobalConf> cached = central::ReadSignedConf(h->options_.cache_path);
+    if (cached.ok()) {
+      absl::Status s = h->Install(*cached, /*write_cache=*/false);
+      if (!s.ok()) {
+        std::fprintf(stderr, "conf: ignoring cached configuration %s: %s\n",
+                     h->options_.cache_path.c_str(), std::string(s.message()).c_str());
+      }
+    }
+  }
+  absl::Status s = h->PollOnce();
+  if (!s.ok()) {
+    std::fprintf(stderr, "conf: %s\n", std::string(s.message()).c_str());
+  }
+  return h;
+}
+
+ConfHolder::~ConfHolder() {
+  if (!stop_.HasBeenNotified()) {
+    stop_.Notify();
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void ConfHolder::Start() {
+  thread_ = std::thread([this] {
+    while (!stop_.WaitForNotificationWithTimeout(options_.period)) {
+      absl::Status s = PollOnce();
+      if (!s.ok()) {
+        std::fprintf(stderr, "conf: poll: %s\n", std::string(s.message()).c_str());
+      }
+    }
+  });
+}
+
+absl::Status ConfHolder::PollOnce() {
+  absl::StatusOr<SignedGlobalConf> sc;
+  if (options_.bootstrap_file.empty()) {
+    // Online: ask the central server named by the anchor.
+    std::shared_ptr<const ConfView> cur = Current();
+    sc = central::FetchGlobalConf(options_.anchor, cur == nullptr ? 0 : cur->version(),
+                                  absl::Seconds(10));
+  } else {
+    sc = central::ReadSignedConf(options_.bootstrap_file);
+  }
+  if (!sc.ok()) {
+    return sc.status();
+  }
+  {
+    absl::MutexLock l(&mu_);
+    if (sc->SerializeAsString() == current_bytes_) {
+      return absl::OkStatus();
+    }
+  }
+  return Install(*sc, /*write_cache=*/true);
+}
+
+absl::Status ConfHolder::Install(const SignedGlobalConf& signed_conf, bool write_cache) {
+  std::shared_ptr<const ConfView> prev = Current();
+  AXIS_ASSIGN_OR_RETURN(
+      central::VerifiedConf v,
+      central::VerifySignedConf(signed_conf, options_.anchor,
+                                prev == nullptr ? nullptr : prev->verified.get(), absl::Now()));
+  AXIS_ASSIGN_OR_RETURN(std::shared_ptr<const ConfView> view,
+                        BuildConfView(std::make_shared<central::VerifiedConf>(std::move(v))));
+  if (write_cache && !options_.cache_path.empty()) {
+    AXIS_RETURN_IF_ERROR(central::WriteSignedConf(signed_conf, options_.cache_path));
+  }
+  absl::MutexLock l(&mu_);
+  current_ = std::move(view);
+  current_bytes_ = signed_conf.SerializeAsString();
+  std::fprintf(stderr, "conf: installed version %llu, expires %s\n",
+               static_cast<unsigned long long>(current_->version()),
+               absl::FormatTime(current_->expires_at()).c_str());
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const ConfView> ConfHolder::Current() const {
+  absl::MutexLock l(&mu_);
+  return current_;
+}
+
+absl::StatusOr<std::shared_ptr<const ConfView>> ConfHolder::CurrentValid(absl::Time now) const {
+  std::shared_ptr<const ConfView> c = Current();
+  if (c == nullptr) {
+    return absl::UnavailableError("no global configuration yet");
+  }
+  if (now >= c->expires_at()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("global configuration version ", c->version(), " expired at ",
+                     absl::FormatTime(absl::RFC3339_sec, c->expires_at(), absl::UTCTimeZone())));
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+// OcspCache
+
+OcspCache::OcspCache(X509* cert, X509* issuer, Options options) : options_(std::move(options)) {
+  X509_up_ref(cert);
+  cert_.reset(cert);
+  X509_up_ref(issuer);
+  issuer_.reset(issuer);
+}
+
+absl::StatusOr<std::string> OcspCache::Get(const signer::TrustStore& trust, absl::Time now) {
+  {
+    absl::MutexLock l(&mu_);
+    if (now < refresh_at_ || (now < fresh_until_ && now < next_try_)) {
+      return der_;
+    }
+  }
+  // Refresh: one thread fetches, the others use what is cached meanwhile.
+  if (!fetch_mu_.TryLock()) {
+    absl::MutexLock l(&mu_);
+    if (now < fresh_until_) {
+      return der_;
+    }
+    return absl::UnavailableError(absl::StrCat("OCSP: no fresh response yet: ", last_error_));
+  }
+  signer::OcspOptions fo;
+  fo.url = options_.url;
+  fo.timeout = options_.timeout;
+  fo.send_nonce = true;
+  absl::StatusOr<signer::OcspResponse> r = signer::FetchOcsp(cert_.get(), issuer_.get(), fo);
+  absl::Status error;
+  if (r.ok()) {
+    signer::OcspCheckOptions co;
+    co.expected_nonce = r->nonce;
+    co.allow_missing_nonce = true;
+    co.max_age = options_.max_age;
+    absl::StatusOr<signer::OcspStatus> st =
+        signer::CheckOcspResponse(r->der, cert_.get(), issuer_.get(), trust, now, co);
+    if (st.ok()) {
+      absl::Time until = std::min(st->next_update, st->this_update + options_.max_age);
+      absl::MutexLock l(&mu_);
+      der_ = r->der;
+      fresh_until_ = until;
+      refresh_at_ = std::max(now + absl::Seconds(1), until - options_.refresh_ahead);
+      // A response older than half its life is refreshed after a short wait.
+      refresh_at_ = std::min(refresh_at_, now + (until - now) / 2);
+      last_error_.clear();
+    } else {
+      error = st.status();
+    }
+  } else {
+    error = r.status();
+  }
+  fetch_mu_.Unlock();
+  absl::MutexLock l(&mu_);
+  if (!error.ok()) {
+    last_error_ = std::string(error.message());
+    next_try_ = now + options_.retry_after_failure;
+  }
+  if (now < fresh_until_) {
+    return der_;
+  }
+  return absl::UnavailableError(absl::StrCat("OCSP: no fresh response: ", last_error_));
+}
+
+// ---------------------------------------------------------------------------
+// Envelopes and receipts
+
+absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, const signer::SigningKey& seal) {
+  Envelope e;
+  e.set_header(header.SerializeAsString());
+  AXIS_ASSIGN_OR_RETURN(signer::BytesSignature sig, signer::SignBytes(seal, e.header()));
+  e.set_signature(sig.value);
+  e.set_signature_algorithm(sig.algorithm);
+  e.add_cert_chain_der(signer::CertificateDer(seal.cert.get()));
+  for (const UniquePtr<X509>& c : seal.chain) {
+    e.add_cert_chain_der(signer::CertificateDer(c.get()));
+  }
+  return e;
+}
+
+absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const ConfView& conf,
+                                              absl::Time now, bool require_ocsp,
+                                              absl::Duration ocsp_max_age) {
+  CheckedEnvelope out;
+  if (!out.header.ParseFromString(envelope.header())) {
+    return absl::InvalidArgumentError("envelope: header does not parse");
+  }
+  if (out.header.message_id().empty() || out.header.payload_sha256().size() != 32) {
+    return absl::InvalidArgumentError("envelope: header lacks message id or payload digest");
+  }
+  AXIS_RETURN_IF_ERROR(ValidateIdentifier(out.header.sender()));
+  AXIS_RETURN_IF_ERROR(ValidateIdentifier(out.header.recipient()));
+  out.header_sha256 = signer::Sha256(envelope.header());
+  AXIS_ASSIGN_OR_RETURN(ParsedChain chain, ParseChain(envelope.cert_chain_der(), "envelope"));
+  X509* leaf = chain.certs[0].get();
+  std::string memo_key =
+      MemoKey(envelope.cert_chain_der(), require_ocsp ? envelope.ocsp_response() : "");
+  bool memo = conf.RecentlyValid(memo_key, now);
+  signer::ChainResult cr;
+  if (memo) {
+    AXIS_RETURN_IF_ERROR(CheckMember(leaf, out.header.sender(), "envelope"));
+  } else {
+    AXIS_RETURN_IF_ERROR(
+        CheckSigner(leaf, chain.untrusted, conf, out.header.sender(), now, "envelope", &cr));
+  }
+  absl::Status sig =
+      signer::VerifyBytes(leaf, envelope.signature_algorithm(), envelope.header(), envelope.signature());
+  if (!sig.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("envelope signature does not verify: ", sig.message()));
+  }
+  absl::Time until = now + kMemoTtl;
+  if (require_ocsp && !memo) {
+    if (envelope.ocsp_response().empty()) {
+      return absl::InvalidArgumentError("envelope: no OCSP response for the signing certificate");
+    }
+    if (cr.certs.size() < 2) {
+      return absl::InvalidArgumentError("envelope: signing certificate has no issuer in the chain");
+    }
+    signer::OcspCheckOptions co;
+    co.allow_missing_nonce = true;
+    co.max_age = ocsp_max_age;
+    absl::StatusOr<signer::OcspStatus> st = signer::CheckOcspResponse(
+        envelope.ocsp_response(), leaf, cr.certs[1].get(), conf.trust, now, co);
+    if (!st.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("envelope OCSP: ", st.status().message()));
+    }
+    if (st->status == signer::OcspCertStatus::kRevoked) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "envelope signing certificate revoked at ",
+          absl::FormatTime(absl::RFC3339_sec, st->revocation_time, absl::UTCTimeZone()),
+          st->reason.empty() ? "" : absl::StrCat(" (", st->reason, ")")));
+    }
+    if (st->status != signer::OcspCertStatus::kGood) {
+      return absl::InvalidArgumentError("envelope signing certificate: OCSP status unknown");
+    }
+    until = std::min({until, st->next_update, st->this_update + ocsp_max_age});
+  }
+  if (!memo) {
+    conf.RememberValid(memo_key, until);
+  }
+  out.signer = std::move(chain.certs[0]);
+  return out;
+}
+
+absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, const signer::SigningKey& seal) {
+  Receipt r;
+  r.set_body(body.SerializeAsString());
+  AXIS_ASSIGN_OR_RETURN(signer::BytesSignature sig, signer::SignBytes(seal, r.body()));
+  r.set_signature(sig.value);
+  r.set_signature_algorithm(sig.algorithm);
+  r.add_cert_chain_der(signer::CertificateDer(seal.cert.get()));
+  for (const UniquePtr<X509>& c : seal.chain) {
+    r.add_cert_chain_der(signer::CertificateDer(c.get()));
+  }
+  return r;
+}
+
+absl::StatusOr<ReceiptBody> CheckReceipt(const Receipt& receipt, const ConfView& conf,
+                                         const std::string& message_id,
+                                         const std::string& envelope_sha256,
+                                         const Identifier& recipient_member, absl::Time now) {
+  ReceiptBody body;
+  if (!body.ParseFromString(receipt.body())) {
+    return absl::InvalidArgumentError("receipt: body does not parse");
+  }
+  AXIS_ASSIGN_OR_RETURN(ParsedChain chain, ParseChain(receipt.cert_chain_der(), "receipt"));
+  std::string memo_key = MemoKey(receipt.cert_chain_der(), "receipt");
+  if (conf.RecentlyValid(memo_key, now)) {
+    AXIS_RETURN_IF_ERROR(CheckMember(chain.certs[0].get(), recipient_member, "receipt"));
+  } else {
+    signer::ChainResult cr;
+    AXIS_RETURN_IF_ERROR(CheckSigner(chain.certs[0].get(), chain.untrusted, conf,
+                                     recipient_member, now, "receipt", &cr));
+    conf.RememberValid(memo_key, now + kMemoTtl);
+  }
+  absl::Status sig = signer::VerifyBytes(chain.certs[0].get(), receipt.signature_algorithm(),
+                                         receipt.body(), receipt.signature());
+  if (!sig.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("receipt signature does not verify: ", sig.message()));
+  }
+  if (body.message_id() != message_id || body.envelope_sha256() != envelope_sha256) {
+    return absl::InvalidArgumentError("receipt is for another message or envelope");
+  }
+  return body;
+}
+
+absl::StatusOr<std::string> PemCertSha256Hex(const std::string& pem) {
+  AXIS_ASSIGN_OR_RETURN(std::vector<UniquePtr<X509>> certs, signer::ParsePemCertificates(pem, "certificate"));
+  return HexOf(signer::Sha256(signer::CertificateDer(certs[0].get())));
+}
+
+absl::StatusOr<std::string> PemCertSubject(const std::string& pem) {
+  AXIS_ASSIGN_OR_RETURN(std::vector<UniquePtr<X509>> certs, signer::ParsePemCertificates(pem, "certificate"));
+  return signer::DescribeCertificate(certs[0].get()).subject;
+}
+
+}  // namespace axis::ss

@@ -1,0 +1,169 @@
+// trust.h: what a security server believes: the verified global
+// configuration (and the trust store, peers and directory derived from it),
+// the cached OCSP response for its own signing certificate, and the sealing
+// and checking of envelopes and receipts.
+#ifndef AXIS_SECURITY_SERVER_TRUST_H_
+#define AXIS_SECURITY_SERVER_TRUST_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "central-server/globalconf.h"
+#include "common/c_ptr.h"
+#include "globalconf.pb.h"
+#include "security_server.pb.h"
+#include "signer/certs.h"
+#include "signer/keys.h"
+
+namespace axis::ss {
+
+// ConfView is one verified global configuration with its derived indexes.
+// Immutable; shared by pointer.
+struct ConfView {
+  std::shared_ptr<const central::VerifiedConf> verified;
+  signer::TrustStore trust;  // the conf's roots and intermediates
+  std::map<std::string, const axis::SecurityServer*> server_by_cert_hex;  // auth cert SHA-256 hex
+
+  const GlobalConf& conf() const { return verified->conf; }
+  absl::Time expires_at() const { return verified->expires_at; }
+  uint64_t version() const { return verified->conf.version(); }
+  // ServerByCert finds the security server whose auth cert has this SHA-256.
+  const axis::SecurityServer* ServerByCert(const std::string& sha256_hex) const;
+  // ServerOf returns a security server of `member` (the first registered).
+  const axis::SecurityServer* ServerOf(const Identifier& member) const;
+  bool HasSubsystem(const Identifier& id) const;
+  bool HasMember(const Identifier& id) const;
+  // OcspUrlFor returns the conf's OCSP URL for the CA `issuer`, or "".
+  std::string OcspUrlFor(X509* issuer) const;
+
+  // A short-lived memo of certificate chains (with their OCSP response)
+  // that passed validation under this configuration: every envelope of a
+  // sender carries the same chain and, for an hour, the same response.
+  bool RecentlyValid(const std::string& key, absl::Time now) const;
+  void RememberValid(const std::string& key, absl::Time until) const;
+  mutable absl::Mutex memo_mu;
+  mutable std::map<std::string, absl::Time> memo ABSL_GUARDED_BY(memo_mu);
+};
+
+// BuildConfView derives a ConfView from a verified configuration.
+absl::StatusOr<std::shared_ptr<const ConfView>> BuildConfView(
+    std::shared_ptr<const central::VerifiedConf> verified);
+
+// ConfHolder keeps the global configuration current: at start it loads the
+// last good one (cache_path), else the bootstrap file; then every `period`
+// it re-reads the bootstrap file (offline distribution) and installs any
+// newer or re-signed configuration that verifies against the anchor and the
+// last accepted one, writing it to the cache. Thread-safe.
+class ConfHolder {
+ public:
+  struct Options {
+    ConfAnchor anchor;
+    std::string bootstrap_file;
+    std::string cache_path;
+    absl::Duration period = absl::Minutes(1);
+  };
+  static absl::StatusOr<std::unique_ptr<ConfHolder>> Create(Options options);
+  ~ConfHolder();
+
+  // PollOnce checks the source once. OK when nothing changed.
+  absl::Status PollOnce();
+  void Start();
+
+  // Current is the last accepted configuration, or nullptr.
+  std::shared_ptr<const ConfView> Current() const;
+  // CurrentValid fails with FAILED_PRECONDITION when it expired before
+  // `now`, UNAVAILABLE when there is none.
+  absl::StatusOr<std::shared_ptr<const ConfView>> CurrentValid(absl::Time now) const;
+
+ private:
+  explicit ConfHolder(Options options) : options_(std::move(options)) {}
+  absl::Status Install(const SignedGlobalConf& signed_conf, bool write_cache);
+
+  Options options_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const ConfView> current_ ABSL_GUARDED_BY(mu_);
+  std::string current_bytes_ ABSL_GUARDED_BY(mu_);
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+// OcspCache holds a fresh OCSP response for one certificate. Get returns the
+// cached response while it is fresh and refreshes it ahead of nextUpdate (or
+// of max_age) on the calling thread, one caller at a time; while the
+// responder is down, callers keep getting the cached response until it goes
+// stale, then UNAVAILABLE. Thread-safe.
+class OcspCache {
+ public:
+  struct Options {
+    std::string url;  // "" = the certificate's AIA
+    absl::Duration max_age = absl::Hours(1);
+    absl::Duration refresh_ahead = absl::Minutes(5);
+    absl::Duration timeout = absl::Seconds(5);
+    absl::Duration retry_after_failure = absl::Seconds(2);
+  };
+  OcspCache(X509* cert, X509* issuer, Options options);
+
+  // Get returns the DER response; `trust` checks it before it is cached.
+  absl::StatusOr<std::string> Get(const signer::TrustStore& trust, absl::Time now);
+
+ private:
+  UniquePtr<X509> cert_;
+  UniquePtr<X509> issuer_;
+  Options options_;
+  absl::Mutex fetch_mu_;  // one fetch at a time
+  mutable absl::Mutex mu_;
+  std::string der_ ABSL_GUARDED_BY(mu_);
+  absl::Time fresh_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time refresh_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time next_try_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  std::string last_error_ ABSL_GUARDED_BY(mu_);
+};
+
+// SealEnvelope signs the header bytes with `seal` and returns the envelope
+// (without OCSP response).
+absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, const signer::SigningKey& seal);
+
+// SignedEnvelope is what CheckEnvelope established.
+struct CheckedEnvelope {
+  EnvelopeHeader header;
+  std::string header_sha256;
+  UniquePtr<X509> signer;
+};
+
+// CheckEnvelope verifies, in order: the header parses; the signing
+// certificate chains to the conf's trust store now; it is the sending
+// member's seal (subject OU = the member code); the signature over the header
+// bytes; and (unless `require_ocsp` is false) the stapled OCSP response says
+// good, is fresh within `ocsp_max_age`. INVALID_ARGUMENT naming the reason.
+absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const ConfView& conf,
+                                              absl::Time now, bool require_ocsp,
+                                              absl::Duration ocsp_max_age);
+
+// MakeReceipt signs a ReceiptBody with the recipient's seal.
+absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, const signer::SigningKey& seal);
+
+// CheckReceipt verifies a receipt for (message id, envelope hash) from the
+// member `recipient_member`: chain to the conf's trust store, OU, signature
+// and contents. INVALID_ARGUMENT naming the reason.
+absl::StatusOr<ReceiptBody> CheckReceipt(const Receipt& receipt, const ConfView& conf,
+                                         const std::string& message_id,
+                                         const std::string& envelope_sha256,
+                                         const Identifier& recipient_member, absl::Time now);
+
+// CertSha256Hex is the SHA-256 (lower-case hex) of a PEM certificate's DER.
+absl::StatusOr<std::string> PemCertSha256Hex(const std::string& pem);
+// CertSubjectRfc2253 is the subject of a PEM certificate (RFC 2253, UTF-8).
+absl::StatusOr<std::string> PemCertSubject(const std::string& pem);
+
+}  // namespace axis::ss
+
+#endif  // AXIS_SECURITY_SERVER_TRUST_H_

@@ -1,0 +1,171 @@
+// exchange_test.cc: a signed decree travels between real security servers:
+// one Send to two agencies, signed receipts, a business status back, and
+// delivery that one recipient's outage does not hold back.
+#include <string>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/security-server/ss_fixture.h"
+
+namespace axis::ss::testing_util {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ExchangeTest : public SecurityServerFixture {};
+
+TEST_F(ExchangeTest, SignedDecreeReachesBothAgenciesWithReceiptsAndAStatusComesBack) {
+  StartServer("vpcp");
+  StartServer("mic");
+  StartServer("quangninh");
+  std::string decree = SignedDecree();
+  const Agency& vpcp = agencies_["vpcp"];
+  const Agency& mic = agencies_["mic"];
+  const Agency& qn = agencies_["quangninh"];
+
+  auto sent = Axis("vpcp", {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem, "--to",
+                            mic.subsystem, "--to", qn.subsystem, "--reference", "VPCP-2026-123",
+                            decree});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err << Slurp(vpcp.log_path);
+  std::string id(absl::StripAsciiWhitespace(sent.out));
+  ASSERT_EQ(id.size(), 32u) << sent.out;
+
+  for (const Agency* a : {&mic, &qn}) {
+    EXPECT_TRUE(WaitForState("vpcp", id, a->subsystem, RecipientStatus::DELIVERED, absl::Seconds(20)))
+        << a->dir << "\n" << Slurp(vpcp.log_path) << Slurp(a->log_path);
+  }
+  StatusResponse st = StatusOf("vpcp", id);
+  for (const Agency* a : {&mic, &qn}) {
+    const RecipientStatus* r = For(st, a->subsystem);
+    ASSERT_NE(r, nullptr);
+    ASSERT_TRUE(r->has_receipt());
+    ReceiptBody body;
+    ASSERT_TRUE(body.ParseFromString(r->receipt().body()));
+    EXPECT_EQ(body.message_id(), id);
+    EXPECT_EQ(FormatIdentifier(body.recipient()), a->subsystem);
+    // The receipt is signed by the recipient's seal.
+    absl::StatusOr<UniquePtr<X509>> signer = signer::CertFromDer(r->receipt().cert_chain_der(0));
+    ASSERT_TRUE(signer.ok());
+    EXPECT_THAT(signer::DescribeCertificate(signer->get()).subject, HasSubstr(a->code));
+    EXPECT_TRUE(signer::VerifyBytes(signer->get(), r->receipt().signature_algorithm(),
+                                    r->receipt().body(), r->receipt().signature())
+                    .ok());
+  }
+
+  // Each recipient's DMS gets the very bytes that were signed, with a report.
+  for (const Agency* a : {&mic, &qn}) {
+    std::string out = axis::testing::MakeTempDir("inbox-" + a->dir);
+    auto inbox = Axis(a->dir, {"inbox", "--server", a->gateway(), "--subsystem", a->subsystem,
+                               "-o", out});
+    ASSERT_EQ(inbox.exit_code, 0) << inbox.err;
+    EXPECT_THAT(inbox.out, HasSubstr(id));
+    EXPECT_EQ(Slurp(out + "/" + id + ".payload"), Slurp(decree));
+    std::string meta = Slurp(out + "/" + id + ".json");
+    EXPECT_THAT(meta, HasSubstr("VPCP-2026-123"));
+    EXPECT_THAT(meta, HasSubstr("verification_report_json"));
+  }
+
+  // mic answers with a business status (edXML 03, accepted); it reaches vpcp.
+  std::string status_doc = dir_ + "/status.edxml";
+  auto made = Axis("mic", {"edxml", "status", "--code", "03", "--for", decree, "--from",
+                           "000.00.00.G12", "-o", status_doc});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  auto status_sent = Axis("mic", {"send", "--server", mic.gateway(), "--from", mic.subsystem,
+                                  "--to", vpcp.subsystem, "--type", "status", "--reply-to", id,
+                                  "--status-code", "03", "--status-text", "Đã tiếp nhận",
+                                  status_doc});
+  ASSERT_EQ(status_sent.exit_code, 0) << status_sent.err;
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  bool got_status = false;
+  while (!got_status && absl::Now() < deadline) {
+    StatusResponse s = StatusOf("vpcp", id);
+    const RecipientStatus* r = For(s, mic.subsystem);
+    got_status = r != nullptr && r->statuses_size() == 1 && r->statuses(0).code() == "03";
+    if (!got_status) {
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  EXPECT_TRUE(got_status) << Slurp(mic.log_path) << Slurp(vpcp.log_path);
+  EXPECT_EQ(For(StatusOf("vpcp", id), qn.subsystem)->statuses_size(), 0);
+
+  // Acknowledging takes the message off mic's pending set.
+  auto ack = Axis("mic", {"ack", "--server", mic.gateway(), id});
+  EXPECT_EQ(ack.exit_code, 0) << ack.err;
+  auto again = Axis("mic", {"inbox", "--server", mic.gateway(), "--subsystem", mic.subsystem});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_THAT(again.out, ::testing::Not(HasSubstr(id)));
+  EXPECT_EQ(For(StatusOf("mic", id), mic.subsystem)->state(), RecipientStatus::ACKNOWLEDGED);
+}
+
+TEST_F(ExchangeTest, OneRecipientDownDoesNotHoldBackTheOtherAndGetsItAfterReturning) {
+  StartServer("vpcp");
+  StartServer("mic");
+  StartServer("quangninh");
+  std::string decree = SignedDecree();
+  Agency& qn = agencies_["quangninh"];
+  qn.process->Stop();
+  const Agency& vpcp = agencies_["vpcp"];
+  const Agency& mic = agencies_["mic"];
+
+  auto sent = Axis("vpcp", {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem, "--to",
+                            qn.subsystem, "--to", mic.subsystem, decree});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  std::string id(absl::StripAsciiWhitespace(sent.out));
+  EXPECT_TRUE(WaitForState("vpcp", id, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)));
+  EXPECT_TRUE(WaitForState("vpcp", id, qn.subsystem, RecipientStatus::RELAYED, absl::Seconds(10)));
+  const RecipientStatus* down = For(StatusOf("vpcp", id), qn.subsystem);
+  ASSERT_NE(down, nullptr);
+  EXPECT_GE(down->attempts(), 1u);
+  EXPECT_FALSE(down->reason().empty());
+
+  StartServer("quangninh");
+  EXPECT_TRUE(WaitForState("vpcp", id, qn.subsystem, RecipientStatus::DELIVERED, absl::Seconds(20)))
+      << Slurp(vpcp.log_path);
+  auto inbox = Axis("quangninh", {"inbox", "--server", qn.gateway(), "--subsystem", qn.subsystem});
+  EXPECT_THAT(inbox.out, HasSubstr(id));
+}
+
+TEST_F(ExchangeTest, TrafficContinuesOnTheCachedOcspResponseWhileTheResponderIsDown) {
+  StartServer("vpcp");
+  StartServer("mic");
+  const Agency& vpcp = agencies_["vpcp"];
+  const Agency& mic = agencies_["mic"];
+  std::string file = dir_ + "/doc.bin";
+  std::ofstream(file) << "document";
+  std::vector<std::string> send = {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem,
+                                   "--to", mic.subsystem, "--content-type",
+                                   "application/octet-stream", file};
+  auto first = Axis("vpcp", send);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::string id1(absl::StripAsciiWhitespace(first.out));
+  ASSERT_TRUE(WaitForState("vpcp", id1, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)));
+  ocsp_->Stop();  // the responder goes away; the cached response is fresh for an hour
+  auto second = Axis("vpcp", send);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  std::string id2(absl::StripAsciiWhitespace(second.out));
+  EXPECT_TRUE(WaitForState("vpcp", id2, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)))
+      << Slurp(vpcp.log_path);
+}
+
+TEST_F(ExchangeTest, AgenciesListsTheDirectoryFromTheGlobalConfiguration) {
+  StartServer("vpcp");
+  auto r = Axis("vpcp", {"agencies", "--server", agencies_["vpcp"].gateway()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("000.00.00.H49"));
+  EXPECT_THAT(r.out, HasSubstr("VN/GOV/000.00.00.G12/QLVB"));
+  EXPECT_THAT(r.out, HasSubstr("Bộ Thông tin và Truyền thông"));
+}
+
+TEST_F(ExchangeTest, ClientWithoutARegisteredCertificateIsRefused) {
+  StartServer("vpcp");
+  // mic's DMS certificate is not a local client of vpcp's server.
+  std::string ag = PkiPath("agencies/mic");
+  auto r = Axis("vpcp", {"agencies", "--server", agencies_["vpcp"].gateway(), "--tls-cert",
+                         ag + "/dms.cert.pem", "--tls-key", ag + "/dms.key.pem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not a local client"));
+}
+
+}  // namespace
+}  // namespace axis::ss::testing_util

@@ -1,0 +1,360 @@
+// ss_fixture.h: three real security servers (vpcp, mic, quangninh) on
+// loopback, a signed global configuration naming them (written to the file
+// each server bootstraps from), an `openssl ocsp` responder for the issuing
+// CA, and helpers to run the `axis` CLI as each agency's DMS.
+//
+// The whole test process first moves into a private network namespace whose
+// only interface is loopback: `openssl ocsp` listens on every interface.
+#ifndef AXIS_TESTS_SECURITY_SERVER_SS_FIXTURE_H_
+#define AXIS_TESTS_SECURITY_SERVER_SS_FIXTURE_H_
+
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <openssl/pem.h>
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "central-server/globalconf.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "proto/identifiers.h"
+#include "security_server.grpc.pb.h"
+#include "signer/bytes_sign.h"
+#include "signer/certs.h"
+#include "signer/keys.h"
+#include "tests/testing/paths.h"
+#include "tests/testing/process.h"
+
+namespace axis::ss::testing_util {
+
+using ::axis::testing::BinDir;
+using ::axis::testing::ChildProcess;
+using ::axis::testing::PkiPath;
+
+// EnterLoopbackOnlyNetwork: see tests/ocsp/ocsp_test.cc. "" or why not.
+inline std::string EnterLoopbackOnlyNetwork() {
+  if (::unshare(CLONE_NEWNET) != 0) {
+    return absl::StrCat("unshare(CLONE_NEWNET): ", std::strerror(errno));
+  }
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::StrCat("socket: ", std::strerror(errno));
+  }
+  struct ifreq ifr = {};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  std::string error;
+  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+    error = absl::StrCat("SIOCGIFFLAGS lo: ", std::strerror(errno));
+  } else {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
+      error = absl::StrCat("SIOCSIFFLAGS lo up: ", std::strerror(errno));
+    }
+  }
+  ::close(fd);
+  return error;
+}
+
+// Listening tells whether `pid` listens on TCP `port` (from /proc; a probe
+// connection would make `openssl ocsp` spin).
+inline bool Listening(pid_t pid, int port) {
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::ifstream in(absl::StrCat("/proc/", pid, "/net/", table));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (f.size() < 4 || f[3] != "0A") {
+        continue;
+      }
+      std::vector<std::string> addr = absl::StrSplit(f[1], ':');
+      int p = 0;
+      if (addr.size() == 2 && absl::SimpleHexAtoi(addr[1], &p) && p == port) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+inline std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline std::string CertDerOf(const std::string& pem_path) {
+  absl::StatusOr<std::vector<UniquePtr<X509>>> c = signer::LoadPemCertificates(pem_path);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? signer::CertificateDer((*c)[0].get()) : "";
+}
+
+struct Agency {
+  std::string dir;   // pki-testdata/agencies/<dir>
+  std::string code;  // member code
+  std::string name;
+  std::string member;     // VN/GOV/<code>
+  std::string subsystem;  // VN/GOV/<code>/QLVB
+  int gateway_port = 0;
+  int relay_port = 0;
+  std::string config_path;
+  std::string log_path;
+  std::unique_ptr<ChildProcess> process;
+  std::string gateway() const { return absl::StrCat("127.0.0.1:", gateway_port); }
+};
+
+class SecurityServerFixture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    static const std::string* const error = new std::string(EnterLoopbackOnlyNetwork());
+    netns_error_ = *error;
+  }
+
+  void SetUp() override {
+    if (!netns_error_.empty()) {
+      GTEST_SKIP() << "cannot isolate the OCSP responder: " << netns_error_;
+    }
+    dir_ = axis::testing::MakeTempDir("ss");
+    StartOcsp();
+    agencies_["vpcp"] = MakeAgency("vpcp", "000.00.00.G22", "Văn phòng Chính phủ");
+    agencies_["mic"] = MakeAgency("mic", "000.00.00.G12", "Bộ Thông tin và Truyền thông");
+    agencies_["quangninh"] = MakeAgency("quangninh", "000.00.00.H49", "UBND tỉnh Quảng Ninh");
+    ASSERT_TRUE(WriteConf(absl::Hours(1)).ok());
+    ConfAnchor anchor;
+    anchor.set_instance("VN");
+    anchor.set_central_address("127.0.0.1:1");  // unused: the conf comes from a file
+    anchor.add_signing_certs_der(CertDerOf(PkiPath("central/config-signing.cert.pem")));
+    ASSERT_TRUE(central::WriteAnchor(anchor, dir_ + "/anchor.textproto").ok());
+  }
+
+  void TearDown() override {
+    for (auto& [name, a] : agencies_) {
+      a.process.reset();
+    }
+    ocsp_.reset();
+  }
+
+  void StartOcsp() {
+    absl::StatusOr<int> port = axis::testing::PickFreePort();
+    ASSERT_TRUE(port.ok());
+    absl::StatusOr<std::unique_ptr<ChildProcess>> p = ChildProcess::Start(
+        {"openssl", "ocsp", "-index", PkiPath("issuing-ca/index.txt"), "-CA", PkiPath("chain.pem"),
+         "-rsigner", PkiPath("ocsp/ocsp.cert.pem"), "-rkey", PkiPath("ocsp/ocsp.key.pem"), "-port",
+         absl::StrCat(*port), "-nmin", "60"},
+        dir_ + "/ocsp.log");
+    ASSERT_TRUE(p.ok()) << p.status();
+    ocsp_ = std::move(*p);
+    ocsp_url_ = absl::StrCat("http://127.0.0.1:", *port, "/");
+    absl::Time deadline = absl::Now() + absl::Seconds(20);
+    while (!Listening(ocsp_->pid(), *port)) {
+      ASSERT_TRUE(ocsp_->Running()) << Slurp(dir_ + "/ocsp.log");
+      ASSERT_LT(absl::Now(), deadline) << "openssl ocsp not listening";
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
+  Agency MakeAgency(const std::string& dir, const std::string& code, const std::string& name) {
+    Agency a;
+    a.dir = dir;
+    a.code = code;
+    a.name = name;
+    a.member = "VN/GOV/" + code;
+    a.subsystem = a.member + "/QLVB";
+    a.gateway_port = *axis::testing::PickFreePort();
+    a.relay_port = *axis::testing::PickFreePort();
+    a.config_path = absl::StrCat(dir_, "/", dir, ".textproto");
+    a.log_path = absl::StrCat(dir_, "/", dir, ".log");
+    return a;
+  }
+
+  // WriteConf signs a configuration naming the three agencies, valid for
+  // `validity`, into the file every server bootstraps from.
+  absl::Status WriteConf(absl::Duration validity, uint64_t version = 1) {
+    GlobalConf conf;
+    conf.set_version(version);
+    conf.set_instance("VN");
+    *conf.mutable_created_at() =
+        google::protobuf::util::TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(conf_created_));
+    for (auto& [key, a] : agencies_) {
+      Member* m = conf.add_members();
+      *m->mutable_id() = *ParseMemberId(a.member);
+      m->set_name(a.name);
+      Subsystem* s = conf.add_subsystems();
+      *s->mutable_id() = *ParseSubsystemId(a.subsystem);
+      s->set_name("Quản lý văn bản");
+      axis::SecurityServer* ss = conf.add_security_servers();
+      *ss->mutable_owner() = *ParseMemberId(a.member);
+      ss->set_server_code("ss1");
+      ss->set_address(absl::StrCat("127.0.0.1:", a.relay_port));
+      ss->add_auth_cert_sha256(
+          signer::Sha256(CertDerOf(PkiPath(absl::StrCat("agencies/", a.dir, "/server.cert.pem")))));
+    }
+    TrustedCa* root = conf.add_cas();
+    root->set_name("Axis Test Root CA G1");
+    root->set_cert_der(CertDerOf(PkiPath("roots.pem")));
+    root->set_is_root(true);
+    TrustedCa* issuing = conf.add_cas();
+    issuing->set_name("Axis Test Issuing CA G1");
+    issuing->set_cert_der(CertDerOf(PkiPath("chain.pem")));
+    issuing->add_ocsp_urls(ocsp_url_);
+    {
+      std::string pem = Slurp(PkiPath("crl.pem"));
+      UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+      UniquePtr<X509_CRL> crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+      unsigned char* der = nullptr;
+      int len = i2d_X509_CRL(crl.get(), &der);
+      issuing->set_crl_der(std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
+      OPENSSL_free(der);
+    }
+    signer::KeySpec spec;
+    spec.key = PkiPath("central/config-signing.key.pem");
+    spec.cert_path = PkiPath("central/config-signing.cert.pem");
+    AXIS_ASSIGN_OR_RETURN(signer::SigningKey key, signer::LoadSigningKey(spec, signer::NoSecret()));
+    AXIS_ASSIGN_OR_RETURN(SignedGlobalConf sc, central::SignGlobalConf(conf.SerializeAsString(), key,
+                                                                      absl::Now(), validity));
+    return central::WriteSignedConf(sc, dir_ + "/globalconf.bin");
+  }
+
+  // WriteConfig writes the server config of `a`; `extra` is appended text.
+  void WriteConfig(Agency& a, const std::string& extra = "") {
+    std::string dms_hex;
+    {
+      std::string der = CertDerOf(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.cert.pem")));
+      static const char kHex[] = "0123456789abcdef";
+      for (unsigned char c : signer::Sha256(der)) {
+        dms_hex.push_back(kHex[c >> 4]);
+        dms_hex.push_back(kHex[c & 15]);
+      }
+    }
+    std::string ag = PkiPath(absl::StrCat("agencies/", a.dir));
+    std::string text = absl::StrCat(
+        "member_id: \"", a.member, "\"\n", "server_code: \"ss1\"\n",
+        "gateway_listen: \"127.0.0.1:", a.gateway_port, "\"\n", "relay_listen: \"127.0.0.1:",
+        a.relay_port, "\"\n", "db_path: \"", dir_, "/", a.dir, ".db\"\n", "spool_dir: \"", dir_, "/",
+        a.dir, ".spool\"\n", "tls_cert: \"", ag, "/server.cert.pem\"\n", "tls_key: \"", ag,
+        "/server.key.pem\"\n", "tls_ca: \"", PkiPath("ca-bundle.pem"), "\"\n",
+        "seal_key: \"", seal_key_.count(a.dir) ? seal_key_[a.dir] : ag + "/seal.key.pem", "\"\n",
+        "seal_cert: \"", seal_cert_.count(a.dir) ? seal_cert_[a.dir] : ag + "/seal.cert.pem", "\"\n",
+        "seal_chain: \"", PkiPath("chain.pem"), "\"\n", "anchor_path: \"", dir_,
+        "/anchor.textproto\"\n", "global_conf_file: \"", dir_, "/globalconf.bin\"\n",
+        "conf_poll_seconds: 1\n", "clients { cert_sha256_hex: \"", dms_hex, "\" subsystem: \"",
+        a.subsystem, "\" }\n", "retry_initial_ms: 100\n", "retry_max_ms: 1000\n", extra);
+    std::ofstream(a.config_path) << text;
+  }
+
+  void StartServer(const std::string& key, const std::string& extra = "") {
+    Agency& a = agencies_[key];
+    if (!std::ifstream(a.config_path).good() || !extra.empty()) {
+      WriteConfig(a, extra);
+    }
+    absl::StatusOr<std::unique_ptr<ChildProcess>> p = ChildProcess::Start(
+        {BinDir() + "/axis-security-server", "--config", a.config_path}, a.log_path);
+    ASSERT_TRUE(p.ok()) << p.status();
+    a.process = std::move(*p);
+    absl::Status up = axis::testing::WaitForTcpPort(a.gateway_port, absl::Seconds(20), a.process.get());
+    ASSERT_TRUE(up.ok()) << up << "\n" << Slurp(a.log_path);
+    up = axis::testing::WaitForTcpPort(a.relay_port, absl::Seconds(20), a.process.get());
+    ASSERT_TRUE(up.ok()) << up << "\n" << Slurp(a.log_path);
+  }
+
+  // Axis runs the CLI as agency `key`'s DMS.
+  axis::testing::CommandResult Axis(const std::string& key, std::vector<std::string> args) {
+    Agency& a = agencies_[key];
+    std::string ag = PkiPath(absl::StrCat("agencies/", a.dir));
+    std::vector<std::string> argv = {BinDir() + "/axis"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::map<std::string, std::string> env = {{"AXIS_TLS_CERT", ag + "/dms.cert.pem"},
+                                              {"AXIS_TLS_KEY", ag + "/dms.key.pem"},
+                                              {"AXIS_TLS_CA", PkiPath("ca-bundle.pem")}};
+    absl::StatusOr<axis::testing::CommandResult> r =
+        axis::testing::RunCommand(argv, "", absl::Seconds(120), env);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : axis::testing::CommandResult{};
+  }
+
+  // SignedDecree builds an edXML decree from vpcp to mic and quangninh,
+  // signed by the vpcp leader, then sealed by vpcp.
+  std::string SignedDecree() {
+    std::string in = dir_ + "/decree.edxml";
+    std::string ag = PkiPath("agencies/vpcp");
+    auto r = Axis("vpcp", {"edxml", "new", "--from", "000.00.00.G22", "--to", "000.00.00.G12",
+                           "--to", "000.00.00.H49", "--code", "123/QĐ-TTg", "--subject",
+                           "Về việc phê duyệt Đề án chuyển đổi số", "-o", in});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string leader = dir_ + "/decree.leader.xml";
+    r = Axis("vpcp", {"sign", "--key", ag + "/leader.key.pem", "--cert", ag + "/leader.cert.pem",
+                      "--chain", PkiPath("chain.pem"), "--as", "leader", "-o", leader, in});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string sealed = dir_ + "/decree.signed.xml";
+    r = Axis("vpcp", {"sign", "--key", ag + "/seal.key.pem", "--cert", ag + "/seal.cert.pem",
+                      "--chain", PkiPath("chain.pem"), "--as", "agency", "--trust",
+                      PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"), "-o", sealed, leader});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return sealed;
+  }
+
+  // StatusOf asks `key`'s server about message `id`.
+  StatusResponse StatusOf(const std::string& key, const std::string& id) {
+    auto r = Axis(key, {"status", "--server", agencies_[key].gateway(), "--json", id});
+    StatusResponse s;
+    if (r.exit_code == 0) {
+      google::protobuf::util::JsonParseOptions o;
+      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(r.out, &s, o).ok()) << r.out;
+    }
+    return s;
+  }
+
+  static const RecipientStatus* For(const StatusResponse& s, const std::string& recipient) {
+    for (const RecipientStatus& r : s.recipients()) {
+      if (FormatIdentifier(r.recipient()) == recipient) {
+        return &r;
+      }
+    }
+    return nullptr;
+  }
+
+  // WaitForState polls until `recipient` of message `id` reaches `state`.
+  bool WaitForState(const std::string& key, const std::string& id, const std::string& recipient,
+                    RecipientStatus::State state, absl::Duration timeout) {
+    absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      StatusResponse s = StatusOf(key, id);
+      const RecipientStatus* r = For(s, recipient);
+      if (r != nullptr && r->state() == state) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+
+  static std::string netns_error_;
+  std::string dir_;
+  std::string ocsp_url_;
+  std::unique_ptr<ChildProcess> ocsp_;
+  std::map<std::string, Agency> agencies_;
+  std::map<std::string, std::string> seal_key_, seal_cert_;
+  absl::Time conf_created_ = absl::Now();
+};
+
+inline std::string SecurityServerFixture::netns_error_;
+
+}  // namespace axis::ss::testing_util
+
+#endif  // AXIS_TESTS_SECURITY_SERVER_SS_FIXTURE_H_

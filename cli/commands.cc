@@ -25,7 +25,12 @@ int Main(int argc, char** argv) {
   Command run;
   AddSignCommand(app, &run);
   AddVerifyCommand(app, &run);
+  AddExtendCommand(app, &run);
   AddEdxmlCommand(app, &run);
+  AddDmsCommands(app, &run);
+  AddCentralCommand(app, &run);
+  AddServerCommand(app, &run);
+  AddAuditCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -35,9 +35,18 @@ int Fail(const absl::Status& status);
 // on `app`; the chosen subcommand's action is stored into `*run`.
 void AddSignCommand(CLI::App& app, Command* run);
 void AddVerifyCommand(CLI::App& app, Command* run);
+void AddExtendCommand(CLI::App& app, Command* run);  // axis extend (B-T, B-LT)
 
 // AddEdxmlCommand registers `axis edxml new|show|validate|extract|status`.
 void AddEdxmlCommand(CLI::App& app, Command* run);
+// AddDmsCommands registers `axis send|inbox|ack|status|agencies` (dms_command.cc).
+void AddDmsCommands(CLI::App& app, Command* run);
+// AddCentralCommand registers `axis central ...` (central_command.cc); AddServerCommand
+// registers `axis server register|request` (server_command.cc).
+void AddCentralCommand(CLI::App& app, Command* run);
+void AddServerCommand(CLI::App& app, Command* run);
+// AddAuditCommand registers `axis audit log` (audit_command.cc).
+void AddAuditCommand(CLI::App& app, Command* run);
 
 // Main runs the axis command line.
 int Main(int argc, char** argv);

@@ -1,0 +1,297 @@
+#include "cli/evidence.h"
+
+#include <openssl/x509.h>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "common/c_ptr.h"
+#include "edxml/message.h"
+#include "proto/identifiers.h"
+#include "security-server/log_audit.h"
+#include "security-server/message_log.h"
+#include "signer/bytes_sign.h"
+#include "signer/verify.h"
+
+namespace axis::cli {
+namespace {
+
+std::string Time(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%E3S UTC", t, absl::UTCTimeZone());
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+std::string Subject(X509* cert) {
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert), 0,
+                     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  long n = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+// OrganizationalUnit is the subject's OU: how the test PKI (and
+// central-server/member_identity.h) names the member a seal belongs to.
+std::string OrganizationalUnit(X509* cert) {
+  X509_NAME* name = X509_get_subject_name(cert);
+  int i = X509_NAME_get_index_by_NID(name, NID_organizationalUnitName, -1);
+  if (i < 0) {
+    return "";
+  }
+  ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+  unsigned char* utf8 = nullptr;
+  int n = ASN1_STRING_to_UTF8(&utf8, s);
+  if (n < 0) {
+    return "";
+  }
+  std::string out(reinterpret_cast<char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return out;
+}
+
+// SignedBy checks `signature` over `data` by chain[0] of a member's seal
+// whose OU is `member_code`, chaining to `trust` at `at`. Returns the
+// signer's subject.
+absl::StatusOr<std::string> SignedBy(const google::protobuf::RepeatedPtrField<std::string>& chain,
+                                     const std::string& algorithm, const std::string& data,
+                                     const std::string& signature,
+                                     const std::string& member_code,
+                                     const signer::TrustStore& trust, absl::Time at) {
+  if (chain.empty()) {
+    return absl::InvalidArgumentError("no signing certificate");
+  }
+  std::vector<UniquePtr<X509>> certs;
+  for (const std::string& der : chain) {
+    absl::StatusOr<UniquePtr<X509>> c = signer::CertFromDer(der);
+    if (!c.ok()) {
+      return c.status();
+    }
+    certs.push_back(std::move(*c));
+  }
+  std::vector<X509*> untrusted;
+  for (size_t i = 1; i < certs.size(); ++i) {
+    untrusted.push_back(certs[i].get());
+  }
+  signer::ChainResult chain_result =
+      signer::ValidateChain(certs[0].get(), untrusted, trust, at, /*check_crls=*/false);
+  if (!chain_result.valid) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("certificate does not chain to a trusted root: ", chain_result.error));
+  }
+  std::string ou = OrganizationalUnit(certs[0].get());
+  if (ou != member_code) {
+    return absl::InvalidArgumentError(absl::StrCat("signed by a seal of \"", ou,
+                                                   "\", not of member ", member_code));
+  }
+  absl::Status sig = signer::VerifyBytes(certs[0].get(), algorithm, data, signature);
+  if (!sig.ok()) {
+    return sig;
+  }
+  return Subject(certs[0].get());
+}
+
+ss::RecordProof ToRecordProof(const LogRecordProof& p) {
+  ss::RecordProof out;
+  out.record.seq = p.seq();
+  out.record.at_us = p.at_us();
+  out.record.event = p.event();
+  out.record.message_id = p.message_id();
+  out.record.peer = p.peer();
+  out.record.data = p.data();
+  out.record.prev_hash = p.prev_hash();
+  out.record.hash = p.hash();
+  out.batch_id = p.batch_id();
+  out.batch_first_seq = p.batch_first_seq();
+  out.batch_size = p.batch_size();
+  out.index = p.index();
+  out.path.assign(p.path().begin(), p.path().end());
+  out.root = p.root();
+  out.token = p.token();
+  return out;
+}
+
+}  // namespace
+
+bool EvidenceReport::Ok() const {
+  for (const EvidenceCheck& c : checks) {
+    if (!c.ok) {
+      return false;
+    }
+  }
+  return !checks.empty() && (!has_document_report || document.Valid());
+}
+
+absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::string_view payload,
+                                             const signer::TrustStore& trust, bool offline) {
+  if (evidence.message_id().empty()) {
+    return absl::InvalidArgumentError("evidence names no message");
+  }
+  EvidenceReport report;
+  report.message_id = evidence.message_id();
+  std::string digest = signer::Sha256(payload);
+  report.checks.push_back(
+      {"document bytes", digest == evidence.payload_sha256(),
+       digest == evidence.payload_sha256()
+           ? absl::StrCat(payload.size(), " bytes, SHA-256 ", absl::BytesToHexString(digest))
+           : "SHA-256 of the document is not the one the evidence records (altered document)"});
+
+  std::vector<std::string> envelope_hashes;
+  for (const Envelope& e : evidence.envelopes()) {
+    EnvelopeHeader h;
+    EvidenceCheck c;
+    if (!h.ParseFromString(e.header())) {
+      report.checks.push_back({"envelope", false, "header is not readable"});
+      continue;
+    }
+    c.what = absl::StrCat("envelope to ", FormatIdentifier(h.recipient()));
+    absl::StatusOr<std::string> who =
+        SignedBy(e.cert_chain_der(), e.signature_algorithm(), e.header(), e.signature(),
+                 h.sender().member_code(), trust, FromProto(h.created_at()));
+    if (!who.ok()) {
+      c.detail = absl::StrCat("envelope signature: ", who.status().message());
+    } else if (h.message_id() != evidence.message_id()) {
+      c.detail = absl::StrCat("header names message ", h.message_id());
+    } else if (h.payload_sha256() != digest) {
+      c.detail = "header's payload SHA-256 is not this document's";
+    } else {
+      c.ok = true;
+      c.detail = absl::StrCat("sealed by ", *who, " at ", Time(FromProto(h.created_at())),
+                              e.ocsp_response().empty() ? "" : "; OCSP response stapled");
+      envelope_hashes.push_back(signer::Sha256(e.header()));
+    }
+    report.checks.push_back(std::move(c));
+  }
+
+  for (const Receipt& r : evidence.receipts()) {
+    ReceiptBody b;
+    EvidenceCheck c;
+    if (!b.ParseFromString(r.body())) {
+      report.checks.push_back({"receipt", false, "body is not readable"});
+      continue;
+    }
+    c.what = absl::StrCat("receipt from ", FormatIdentifier(b.recipient()));
+    absl::StatusOr<std::string> who =
+        SignedBy(r.cert_chain_der(), r.signature_algorithm(), r.body(), r.signature(),
+                 b.recipient().member_code(), trust, FromProto(b.received_at()));
+    bool known_envelope = std::find(envelope_hashes.begin(), envelope_hashes.end(),
+                                    b.envelope_sha256()) != envelope_hashes.end();
+    if (!who.ok()) {
+      c.detail = absl::StrCat("receipt signature: ", who.status().message());
+    } else if (b.message_id() != evidence.message_id()) {
+      c.detail = absl::StrCat("receipt names message ", b.message_id());
+    } else if (!known_envelope) {
+      c.detail = "receipt is for an envelope that is not in the evidence";
+    } else {
+      c.ok = true;
+      c.detail = absl::StrCat("signed by ", *who, ", received ", Time(FromProto(b.received_at())));
+    }
+    report.checks.push_back(std::move(c));
+  }
+
+  for (const LogRecordProof& p : evidence.records()) {
+    EvidenceCheck c;
+    c.what = absl::StrCat("log record ", p.seq(), " (",
+                          ss::LogEventName(static_cast<ss::LogEvent>(p.event())), ")");
+    ss::RecordProof proof = ToRecordProof(p);
+    if (ss::RecordHash(proof.record) != p.hash()) {
+      c.detail = "hash does not match its content";
+    } else if (!p.stamped()) {
+      c.ok = true;
+      c.detail = absl::StrCat("logged ", Time(absl::FromUnixMicros(p.at_us())),
+                              "; not yet time-stamped when exported");
+    } else {
+      absl::StatusOr<signer::TimestampInfo> ts = ss::CheckRecordProof(proof, trust);
+      if (!ts.ok()) {
+        c.detail = std::string(ts.status().message());
+      } else {
+        c.ok = true;
+        c.detail = absl::StrCat("logged ", Time(absl::FromUnixMicros(p.at_us())),
+                                "; in batch ", p.batch_id(), " time-stamped ", Time(ts->gen_time),
+                                " by ", ts->tsa_subject);
+      }
+    }
+    report.checks.push_back(std::move(c));
+  }
+
+  if (evidence.content_type().find("xml") != std::string::npos) {
+    signer::VerifyOptions options;
+    options.trust = &trust;
+    options.offline = offline;
+    options.document_name = evidence.message_id();
+    options.signature_parent_ns = edxml::kEdxmlNs;
+    options.signature_parent_name = "edXMLHeader";
+    absl::StatusOr<signer::Report> doc = signer::VerifyDocument(payload, options);
+    if (doc.ok()) {
+      report.has_document_report = true;
+      report.document = std::move(*doc);
+    } else {
+      report.checks.push_back(
+          {"document signatures", false, std::string(doc.status().message())});
+    }
+  }
+  return report;
+}
+
+std::string EvidenceText(const Evidence& evidence, const EvidenceReport& report) {
+  const StatusResponse& s = evidence.status();
+  std::string out = absl::StrCat("Message ", evidence.message_id(), "\n");
+  absl::StrAppend(&out, "  from ", FormatIdentifier(s.sender()), ", type ", s.document_type(),
+                  s.dms_reference().empty() ? "" : absl::StrCat(", reference ", s.dms_reference()),
+                  ", accepted ", Time(FromProto(s.created_at())), "\n");
+  absl::StrAppend(&out, "  exported by ", evidence.exported_by(), " at ",
+                  Time(FromProto(evidence.exported_at())), "\n");
+  for (const RecipientStatus& r : s.recipients()) {
+    absl::StrAppend(&out, "  to ", FormatIdentifier(r.recipient()), ": ",
+                    RecipientStatus::State_Name(r.state()));
+    for (const BusinessStatus& b : r.statuses()) {
+      absl::StrAppend(&out, "; status ", b.code(), b.text().empty() ? "" : " ", b.text(), " at ",
+                      Time(FromProto(b.at())));
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  if (report.has_document_report) {
+    absl::StrAppend(&out, "\nThe document's signatures:\n", signer::ReportText(report.document));
+  }
+  absl::StrAppend(&out, "\nEvidence checks:\n");
+  for (const EvidenceCheck& c : report.checks) {
+    absl::StrAppend(&out, c.ok ? "  ok    " : "  FAIL  ", c.what, ": ", c.detail, "\n");
+  }
+  absl::StrAppend(&out, "\nVerdict: ",
+                  report.Ok() ? "the evidence is complete and every check passed"
+                              : "NOT VALID: at least one check failed",
+                  "\n");
+  return out;
+}
+
+std::string EvidenceJson(const Evidence& evidence, const EvidenceReport& report) {
+  nlohmann::json j;
+  j["message_id"] = evidence.message_id();
+  j["valid"] = report.Ok();
+  j["sender"] = FormatIdentifier(evidence.status().sender());
+  j["exported_by"] = evidence.exported_by();
+  j["recipients"] = nlohmann::json::array();
+  for (const RecipientStatus& r : evidence.status().recipients()) {
+    nlohmann::json rj;
+    rj["recipient"] = FormatIdentifier(r.recipient());
+    rj["state"] = RecipientStatus::State_Name(r.state());
+    rj["statuses"] = nlohmann::json::array();
+    for (const BusinessStatus& b : r.statuses()) {
+      rj["statuses"].push_back({{"code", b.code()}, {"text", b.text()}});
+    }
+    j["recipients"].push_back(rj);
+  }
+  j["checks"] = nlohmann::json::array();
+  for (const EvidenceCheck& c : report.checks) {
+    j["checks"].push_back({{"what", c.what}, {"ok", c.ok}, {"detail", c.detail}});
+  }
+  if (report.has_document_report) {
+    j["document"] = nlohmann::json::parse(signer::ReportJson(report.document));
+  }
+  return j.dump(2);
+}
+
+}  // namespace axis::cli

@@ -1,13 +1,26 @@
 // axis audit log: checks a security server's message log (hash chain, head,
 // Merkle roots, time-stamp tokens) and names the first broken record.
+// axis audit document: a decree's whole story: its signatures (FILE.xml), or
+// with its transport evidence (an exported FILE.asice, or --server/--message
+// fetched from the sending security server), every piece checked against the
+// auditor's own roots. axis audit export: that evidence as an ASiC-E file.
 #include <iostream>
 #include <memory>
 
+#include <google/protobuf/util/json_util.h>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "cli/asic.h"
 #include "cli/commands.h"
+#include "cli/evidence.h"
+#include "cli/gateway_client.h"
+#include "common/files.h"
+#include "edxml/message.h"
+#include "evidence.grpc.pb.h"
+#include "signer/verify.h"
 #include "security-server/log_audit.h"
 
 namespace axis::cli {
@@ -72,6 +85,182 @@ int RunAuditLog(const AuditLogFlags& f) {
   return r->ok ? kExitOk : kExitNegative;
 }
 
+struct AuditDocumentFlags {
+  std::string target;  // FILE.xml or FILE.asice
+  std::string message;
+  Conn conn;
+  std::vector<std::string> trust;
+  std::vector<std::string> intermediates;
+  std::vector<std::string> crls;
+  bool offline = false;
+  bool json = false;
+  std::string output;  // export
+};
+
+constexpr char kEvidenceEntry[] = "evidence/evidence.pb";
+constexpr char kEvidenceJsonEntry[] = "evidence/evidence.json";
+
+// FetchEvidence asks the sending security server for a message's evidence
+// and payload.
+absl::StatusOr<std::pair<Evidence, std::string>> FetchEvidence(const Conn& conn,
+                                                               const std::string& id,
+                                                               int* exit_code) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = GatewayChannel(conn);
+  if (!channel.ok()) {
+    return channel.status();
+  }
+  std::unique_ptr<Audit::Stub> stub = Audit::NewStub(*channel);
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 600);
+  EvidenceRequest req;
+  req.set_message_id(id);
+  std::unique_ptr<grpc::ClientReader<EvidenceResponse>> reader = stub->GetEvidence(&ctx, req);
+  std::pair<Evidence, std::string> out;
+  bool have_evidence = false;
+  EvidenceResponse part;
+  while (reader->Read(&part)) {
+    if (part.has_evidence()) {
+      out.first = std::move(*part.mutable_evidence());
+      have_evidence = true;
+    } else if (out.second.size() + part.chunk().size() > out.first.payload_size()) {
+      return absl::InvalidArgumentError("the server sent more payload than the evidence declares");
+    } else {
+      out.second.append(part.chunk());
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) {
+    *exit_code = FailRpc(s);
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  }
+  if (!have_evidence) {
+    return absl::InvalidArgumentError("the server sent no evidence");
+  }
+  return out;
+}
+
+std::string DocumentEntryName(const Evidence& e) {
+  return absl::StrContains(e.content_type(), "xml") ? "document.xml" : "document.bin";
+}
+
+absl::StatusOr<signer::TrustStore> AuditorTrust(const AuditDocumentFlags& f) {
+  if (f.trust.empty()) {
+    return absl::InvalidArgumentError(
+        "give --trust ROOTS.pem: an auditor judges with their own trusted roots");
+  }
+  return signer::TrustStore::FromPemFiles(f.trust, f.intermediates, f.crls);
+}
+
+int PrintEvidence(const Evidence& evidence, const std::string& payload,
+                  const AuditDocumentFlags& f) {
+  absl::StatusOr<signer::TrustStore> trust = AuditorTrust(f);
+  if (!trust.ok()) {
+    return Fail(trust.status());
+  }
+  absl::StatusOr<EvidenceReport> report = CheckEvidence(evidence, payload, *trust, f.offline);
+  if (!report.ok()) {
+    return Fail(report.status());
+  }
+  std::cout << (f.json ? EvidenceJson(evidence, *report) + "\n" : EvidenceText(evidence, *report));
+  return report->Ok() ? kExitOk : kExitNegative;
+}
+
+int RunAuditDocument(const AuditDocumentFlags& f) {
+  if (!f.message.empty()) {
+    if (f.conn.server.empty()) {
+      return Fail(absl::InvalidArgumentError("--message needs --server HOST:PORT"));
+    }
+    int exit_code = kExitUsage;
+    absl::StatusOr<std::pair<Evidence, std::string>> got =
+        FetchEvidence(f.conn, f.message, &exit_code);
+    if (!got.ok()) {
+      return exit_code != kExitUsage ? exit_code : Fail(got.status());
+    }
+    return PrintEvidence(got->first, got->second, f);
+  }
+  if (f.target.empty()) {
+    return Fail(absl::InvalidArgumentError("give FILE.xml, FILE.asice or --server/--message"));
+  }
+  if (absl::EndsWith(f.target, ".asice") || absl::EndsWith(f.target, ".sce")) {
+    absl::StatusOr<std::vector<AsicEntry>> entries = ReadAsicE(f.target);
+    if (!entries.ok()) {
+      return Fail(entries.status());
+    }
+    const AsicEntry* evidence_entry = nullptr;
+    for (const AsicEntry& e : *entries) {
+      if (e.name == kEvidenceEntry) {
+        evidence_entry = &e;
+      }
+    }
+    Evidence evidence;
+    if (evidence_entry == nullptr || !evidence.ParseFromString(evidence_entry->data)) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat(f.target, ": no readable ", kEvidenceEntry, " (not an axis evidence package)")));
+    }
+    const std::string wanted = DocumentEntryName(evidence);
+    for (const AsicEntry& e : *entries) {
+      if (e.name == wanted) {
+        return PrintEvidence(evidence, e.data, f);
+      }
+    }
+    return Fail(absl::InvalidArgumentError(absl::StrCat(f.target, ": no ", wanted)));
+  }
+  // A document alone: its signatures' story.
+  absl::StatusOr<signer::TrustStore> trust = AuditorTrust(f);
+  if (!trust.ok()) {
+    return Fail(trust.status());
+  }
+  absl::StatusOr<std::string> xml = ReadFile(f.target, size_t{256} << 20);
+  if (!xml.ok()) {
+    return Fail(xml.status());
+  }
+  signer::VerifyOptions options;
+  options.trust = &*trust;
+  options.offline = f.offline;
+  options.document_name = f.target;
+  options.signature_parent_ns = edxml::kEdxmlNs;
+  options.signature_parent_name = "edXMLHeader";
+  absl::StatusOr<signer::Report> report = signer::VerifyDocument(*xml, options);
+  if (!report.ok()) {
+    std::cerr << "axis: " << report.status().message() << "\n";
+    return kExitNegative;
+  }
+  std::cout << (f.json ? signer::ReportJson(*report) + "\n" : signer::ReportText(*report));
+  return report->Valid() ? kExitOk : kExitNegative;
+}
+
+int RunAuditExport(const AuditDocumentFlags& f) {
+  int exit_code = kExitUsage;
+  absl::StatusOr<std::pair<Evidence, std::string>> got =
+      FetchEvidence(f.conn, f.message, &exit_code);
+  if (!got.ok()) {
+    return exit_code != kExitUsage ? exit_code : Fail(got.status());
+  }
+  const Evidence& evidence = got->first;
+  std::string json;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  if (!google::protobuf::util::MessageToJsonString(evidence, &json, o).ok()) {
+    return Fail(absl::InternalError("cannot print the evidence as JSON"));
+  }
+  std::vector<AsicEntry> entries = {
+      {DocumentEntryName(evidence),
+       evidence.content_type().empty() ? "application/octet-stream" : evidence.content_type(),
+       got->second},
+      {kEvidenceEntry, "application/x-protobuf", evidence.SerializeAsString()},
+      {kEvidenceJsonEntry, "application/json", json},
+  };
+  absl::Status w = WriteAsicE(f.output, entries);
+  if (!w.ok()) {
+    return Fail(w);
+  }
+  std::cout << f.output << ": evidence of message " << evidence.message_id() << " ("
+            << evidence.envelopes_size() << " envelopes, " << evidence.receipts_size()
+            << " receipts, " << evidence.records_size() << " log records)\n";
+  return kExitOk;
+}
+
 }  // namespace
 
 void AddAuditCommand(CLI::App& app, Command* run) {
@@ -90,6 +279,31 @@ void AddAuditCommand(CLI::App& app, Command* run) {
                   "extra intermediate CA certificates (PEM)");
   log->add_flag("--json", flags->json, "print the verdict as JSON");
   log->callback([flags, run] { *run = [flags] { return RunAuditLog(*flags); }; });
+
+  auto df = std::make_shared<AuditDocumentFlags>();
+  CLI::App* doc = audit->add_subcommand(
+      "document",
+      "A decree's story, every piece checked: FILE.xml (its signatures), FILE.asice (an "
+      "exported evidence package) or --server/--message (fetched from the sending security "
+      "server); exit 0 all valid, 1 something failed, 2 usage or input errors");
+  doc->add_option("target", df->target, "FILE.xml or FILE.asice");
+  doc->add_option("--message", df->message, "message id (with --server)");
+  AddConnFlags(doc, &df->conn, /*server_required=*/false);
+  doc->add_option("--trust", df->trust, "the auditor's trusted roots (PEM); repeatable")
+      ->required();
+  doc->add_option("--intermediate", df->intermediates, "extra intermediate CAs (PEM)");
+  doc->add_option("--crl", df->crls, "CRLs (PEM); repeatable");
+  doc->add_flag("--offline", df->offline, "use only what the evidence and the document carry");
+  doc->add_flag("--json", df->json, "one JSON document on stdout");
+  doc->callback([df, run] { *run = [df] { return RunAuditDocument(*df); }; });
+
+  auto ef = std::make_shared<AuditDocumentFlags>();
+  CLI::App* exp = audit->add_subcommand(
+      "export", "Write a message's evidence (document, envelopes, receipts, log proofs) as ASiC-E");
+  exp->add_option("message", ef->message, "message id")->required();
+  AddConnFlags(exp, &ef->conn);
+  exp->add_option("-o,--output", ef->output, "the .asice file to write")->required();
+  exp->callback([ef, run] { *run = [ef] { return RunAuditExport(*ef); }; });
 }
 
 }  // namespace axis::cli

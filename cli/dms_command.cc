@@ -23,87 +23,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "cli/commands.h"
+#include "cli/gateway_client.h"
 #include "common/files.h"
 #include "proto/identifiers.h"
 #include "security_server.grpc.pb.h"
 
 namespace axis::cli {
 namespace {
-
-struct Conn {
-  std::string server;
-  std::string tls_cert;
-  std::string tls_key;
-  std::string tls_ca;
-};
-
-void AddConnFlags(CLI::App* cmd, Conn* c) {
-  cmd->add_option("--server", c->server, "your security server's gateway, HOST:PORT")->required();
-  cmd->add_option("--tls-cert", c->tls_cert, "client certificate (PEM); default $AXIS_TLS_CERT");
-  cmd->add_option("--tls-key", c->tls_key, "client key (PEM); default $AXIS_TLS_KEY");
-  cmd->add_option("--tls-ca", c->tls_ca, "CA of the server's certificate (PEM); default $AXIS_TLS_CA");
-}
-
-std::string EnvOr(const std::string& v, const char* name) {
-  if (!v.empty()) {
-    return v;
-  }
-  const char* e = std::getenv(name);
-  return e == nullptr ? "" : e;
-}
-
-absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> Connect(const Conn& c) {
-  std::string cert = EnvOr(c.tls_cert, "AXIS_TLS_CERT");
-  std::string key = EnvOr(c.tls_key, "AXIS_TLS_KEY");
-  std::string ca = EnvOr(c.tls_ca, "AXIS_TLS_CA");
-  if (cert.empty() || key.empty() || ca.empty()) {
-    return absl::InvalidArgumentError(
-        "TLS client material missing: give --tls-cert, --tls-key and --tls-ca (or AXIS_TLS_*)");
-  }
-  grpc::SslCredentialsOptions o;
-  absl::StatusOr<std::string> s = ReadFile(ca, 1 << 20);
-  if (!s.ok()) {
-    return s.status();
-  }
-  o.pem_root_certs = *s;
-  s = ReadFile(cert, 1 << 20);
-  if (!s.ok()) {
-    return s.status();
-  }
-  o.pem_cert_chain = *s;
-  s = ReadFile(key, 1 << 20);
-  if (!s.ok()) {
-    return s.status();
-  }
-  o.pem_private_key = *s;
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(8 << 20);
-  return AgencyGateway::NewStub(grpc::CreateCustomChannel(c.server, grpc::SslCredentials(o), args));
-}
-
-void SetDeadline(grpc::ClientContext* ctx, int seconds) {
-  ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
-}
-
-// FailRpc prints the server's answer and maps it to an exit code.
-int FailRpc(const grpc::Status& s) {
-  std::cerr << "axis: " << s.error_message() << " (" << s.error_code() << ")\n";
-  switch (s.error_code()) {
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return kExitUnavailable;
-    case grpc::StatusCode::INVALID_ARGUMENT:
-    case grpc::StatusCode::PERMISSION_DENIED:
-    case grpc::StatusCode::UNAUTHENTICATED:
-    case grpc::StatusCode::FAILED_PRECONDITION:
-    case grpc::StatusCode::NOT_FOUND:
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return kExitNegative;
-    default:
-      return kExitUsage;
-  }
-}
 
 std::string Json(const google::protobuf::Message& m) {
   std::string out;
@@ -152,7 +78,7 @@ int RunSend(const SendFlags& f) {
   }
   struct stat st {};
   ::fstat(fd, &st);
-  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = Connect(f.conn);
+  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = ConnectGateway(f.conn);
   if (!stub.ok()) {
     ::close(fd);
     return Fail(stub.status());
@@ -210,7 +136,7 @@ int RunInbox(const InboxFlags& f) {
   if (!me.ok()) {
     return Fail(me.status());
   }
-  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = Connect(f.conn);
+  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = ConnectGateway(f.conn);
   if (!stub.ok()) {
     return Fail(stub.status());
   }
@@ -276,7 +202,7 @@ struct IdFlags {
 };
 
 int RunAck(const IdFlags& f) {
-  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = Connect(f.conn);
+  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = ConnectGateway(f.conn);
   if (!stub.ok()) {
     return Fail(stub.status());
   }
@@ -317,7 +243,7 @@ const char* StateName(RecipientStatus::State s) {
 }
 
 int RunStatus(const IdFlags& f) {
-  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = Connect(f.conn);
+  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = ConnectGateway(f.conn);
   if (!stub.ok()) {
     return Fail(stub.status());
   }
@@ -357,7 +283,7 @@ struct AgenciesFlags {
 };
 
 int RunAgencies(const AgenciesFlags& f) {
-  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = Connect(f.conn);
+  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = ConnectGateway(f.conn);
   if (!stub.ok()) {
     return Fail(stub.status());
   }

@@ -143,8 +143,8 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
   for (const Envelope& e : evidence.envelopes()) {
     EnvelopeHeader h;
     EvidenceCheck c;
-    if (!h.ParseFromString(e.header())) {
-      report.checks.push_back({"envelope", false, "header is not readable"});
+    if (e.header().empty() || !h.ParseFromString(e.header())) {
+      report.checks.push_back({"envelope", false, "header is missing or not readable"});
       continue;
     }
     c.what = absl::StrCat("envelope to ", FormatIdentifier(h.recipient()));
@@ -169,8 +169,8 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
   for (const Receipt& r : evidence.receipts()) {
     ReceiptBody b;
     EvidenceCheck c;
-    if (!b.ParseFromString(r.body())) {
-      report.checks.push_back({"receipt", false, "body is not readable"});
+    if (r.body().empty() || !b.ParseFromString(r.body())) {
+      report.checks.push_back({"receipt", false, "body is missing or not readable"});
       continue;
     }
     c.what = absl::StrCat("receipt from ", FormatIdentifier(b.recipient()));

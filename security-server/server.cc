@@ -30,6 +30,7 @@
 #include "edxml/message.h"
 #include "proto/identifiers.h"
 #include "security_server.grpc.pb.h"
+#include "security-server/audit_service.h"
 #include "security-server/message_log.h"
 #include "security-server/store.h"
 #include "security-server/timestamper.h"
@@ -187,6 +188,7 @@ class Server : public SecurityServer {
   std::string tls_cert_pem_, tls_key_pem_, tls_ca_pem_;
   std::unique_ptr<GatewayService> gateway_service_;
   std::unique_ptr<RelayService> relay_service_;
+  std::unique_ptr<AuditService> audit_service_;
   std::unique_ptr<grpc::Server> gateway_;
   std::unique_ptr<grpc::Server> relay_;
   int gateway_port_ = 0;
@@ -279,10 +281,18 @@ absl::Status Server::Init() {
 
   gateway_service_ = std::make_unique<GatewayService>(this);
   relay_service_ = std::make_unique<RelayService>(this);
+  audit_service_ = std::make_unique<AuditService>(AuditService::Deps{
+      [this](const grpc::ServerContext* ctx) { return ClientSubsystems(ctx); },
+      [this](const std::set<std::string>& allowed, const std::string& id) {
+        return DoStatus(allowed, id);
+      },
+      [this] { return conf_->Current(); }, store_.get(), spool_.get(), config_.db_path(),
+      absl::StrCat(FormatIdentifier(member_), " ", config_.server_code())});
   {
     grpc::ServerBuilder b;
     b.AddListeningPort(config_.gateway_listen(), creds, &gateway_port_);
     b.RegisterService(gateway_service_.get());
+    b.RegisterService(audit_service_.get());
     b.SetMaxReceiveMessageSize(4 << 20);
     // Fixed HTTP/2 windows: bandwidth-delay probing grows them to many MB
     // per stream, which is memory a 1 GB transfer does not need on loopback.

@@ -370,8 +370,8 @@ class SqliteStore : public Store {
   absl::StatusOr<std::vector<OutboxRow>> OutboxOf(const std::string& message_id) override {
     absl::MutexLock l(&db_mu_);
     Stmt s(&stmts_, db_,
-           "SELECT recipient,state,attempts,next_attempt,reason,receipt,updated_at FROM outbox "
-           "WHERE message_id=? ORDER BY rowid");
+           "SELECT recipient,state,attempts,next_attempt,reason,receipt,updated_at,envelope "
+           "FROM outbox WHERE message_id=? ORDER BY rowid");
     s.Bind(1, message_id);
     std::vector<OutboxRow> out;
     while (true) {
@@ -388,6 +388,7 @@ class SqliteStore : public Store {
       r.reason = s.Text(4);
       r.receipt = s.Blob(5);
       r.updated_at = FromMicros(s.Int(6));
+      r.envelope = s.Blob(7);
       out.push_back(std::move(r));
     }
     return out;

@@ -1,37 +1,17 @@
 #include "central-server/config.h"
 
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "common/files.h"
+#include "common/status_macros.h"
 #include "proto/identifiers.h"
+#include "proto/text_config.h"
 #include "signer/certs.h"
 #include "signer/keys.h"
 
 namespace axis::central {
 namespace {
-
-class Collector : public google::protobuf::io::ErrorCollector {
- public:
-  explicit Collector(std::string path) : path_(std::move(path)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    errors_.push_back(absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", message));
-  }
-  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
-                  const std::string& message) override {
-    AddError(line, column, message);
-  }
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> errors_;
-};
 
 absl::Duration DurationOr(const std::string& text, absl::Duration fallback) {
   absl::Duration d;
@@ -53,20 +33,8 @@ void CheckDuration(const std::string& field, const std::string& text,
 }  // namespace
 
 absl::StatusOr<CentralConfig> LoadCentralConfig(absl::string_view path) {
-  absl::StatusOr<std::string> text = ReadFile(path, size_t{1} << 20);
-  if (!text.ok()) {
-    return text.status();
-  }
   CentralConfig config;
-  Collector collector{std::string(path)};
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&collector);
-  if (!parser.ParseFromString(*text, &config) || !collector.errors().empty()) {
-    if (collector.errors().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": not a CentralConfig in text format"));
-    }
-    return absl::InvalidArgumentError(absl::StrJoin(collector.errors(), "\n"));
-  }
+  AXIS_RETURN_IF_ERROR(ReadTextConfig(path, &config));
   return config;
 }
 

@@ -6,16 +6,15 @@
 // Prints "listening on HOST:PORT" on stdout once it serves; stops gracefully
 // on SIGTERM or SIGINT. Exit codes: 0 success, 2 usage, configuration or I/O
 // errors.
-#include <signal.h>
-
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "central-server/config.h"
 #include "central-server/server.h"
+#include "common/server_main.h"
 
 namespace {
 
@@ -27,28 +26,12 @@ constexpr char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (absl::StartsWith(arg, "--config=")) {
-      config_path = arg.substr(std::strlen("--config="));
-    } else if (arg == "--check-config") {
-      check_only = true;
-    } else if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else {
-      std::fprintf(stderr, "axis-central-server: unknown argument \"%s\"\n%s", arg.c_str(), kUsage);
-      return 2;
-    }
+  axis::ServerFlags flags;
+  if (std::optional<int> exit_code =
+          axis::ParseServerFlags(argc, argv, "axis-central-server", kUsage, &flags)) {
+    return *exit_code;
   }
-  if (config_path.empty()) {
-    std::fputs(kUsage, stderr);
-    return 2;
-  }
+  const std::string& config_path = flags.config_path;
   absl::StatusOr<axis::CentralConfig> config = axis::central::LoadCentralConfig(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "axis-central-server: %s\n",
@@ -62,15 +45,11 @@ int main(int argc, char** argv) {
   if (!problems.empty()) {
     return 2;
   }
-  if (check_only) {
+  if (flags.check_only) {
     std::printf("axis-central-server: %s: configuration OK\n", config_path.c_str());
     return 0;
   }
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  axis::StopSignals stop_signals;
 
   auto server = axis::central::CentralServer::Start(*config);
   if (!server.ok()) {
@@ -80,8 +59,7 @@ int main(int argc, char** argv) {
   }
   std::printf("listening on %s\n", (*server)->address().c_str());
   std::fflush(stdout);
-  int signal = 0;
-  sigwait(&stop_signals, &signal);
+  int signal = stop_signals.Wait();
   std::fprintf(stderr, "event=central_stopping signal=%s\n", strsignal(signal));
   (*server)->Shutdown();
   std::fprintf(stderr, "event=central_stopped\n");

@@ -1,40 +1,11 @@
 #include "tsa/config.h"
 
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
-
-#include <vector>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "common/files.h"
+#include "common/status_macros.h"
+#include "proto/text_config.h"
 
 namespace axis::tsa {
-namespace {
-
-// Collector keeps every parser complaint with its position, so one run of
-// --check-config shows all of them.
-class Collector : public google::protobuf::io::ErrorCollector {
- public:
-  explicit Collector(std::string path) : path_(std::move(path)) {}
-  void AddError(int line, google::protobuf::io::ColumnNumber column,
-                const std::string& message) override {
-    // The parser counts from zero.
-    errors_.push_back(absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", message));
-  }
-  void AddWarning(int line, google::protobuf::io::ColumnNumber column,
-                  const std::string& message) override {
-    AddError(line, column, message);
-  }
-  const std::vector<std::string>& errors() const { return errors_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> errors_;
-};
-
-}  // namespace
 
 absl::Status ParseListenAddress(absl::string_view listen, std::string* host, int* port) {
   if (listen.empty()) {
@@ -76,20 +47,8 @@ absl::Status ParseListenAddress(absl::string_view listen, std::string* host, int
 }
 
 absl::StatusOr<TsaConfig> LoadTsaConfig(absl::string_view path) {
-  absl::StatusOr<std::string> text = ReadFile(path, size_t{1} << 20);
-  if (!text.ok()) {
-    return text.status();
-  }
   TsaConfig config;
-  Collector collector{std::string(path)};
-  google::protobuf::TextFormat::Parser parser;
-  parser.RecordErrorsTo(&collector);
-  if (!parser.ParseFromString(*text, &config) || !collector.errors().empty()) {
-    if (collector.errors().empty()) {
-      return absl::InvalidArgumentError(absl::StrCat(path, ": not a TsaConfig in text format"));
-    }
-    return absl::InvalidArgumentError(absl::StrJoin(collector.errors(), "\n"));
-  }
+  AXIS_RETURN_IF_ERROR(ReadTextConfig(path, &config));
   return config;
 }
 

@@ -3,32 +3,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "absl/synchronization/mutex.h"
 #include "central-server/conf_client.h"
 #include "proto/identifiers.h"
 #include "tests/central/central_fixture.h"
+#include "tests/testing/fake_clock.h"
 
 namespace axis::central::test {
 namespace {
 
+using ::axis::testing::FakeClock;
 using ::testing::HasSubstr;
 
-// FakeClock is moved by the test.
-class FakeClock : public Clock {
- public:
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
-    now_ = t;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ = absl::Now();
-};
 
 class ManagementRequestTest : public CentralFixture {};
 

@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/axis_cli.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
 
@@ -55,11 +56,7 @@ class CliTest : public ::testing::Test {
   // Axis runs build/bin/axis with `args`; a hang is a failure, not a stuck
   // test run.
   CommandResult Axis(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {BinDir() + "/axis"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    absl::StatusOr<CommandResult> r = axis::testing::RunCommand(argv, "", absl::Seconds(30));
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : CommandResult();
+    return axis::testing::RunAxis(args, absl::Seconds(30));
   }
 
   // SignPem signs `in` into `out` with a PEM key pair of the test PKI.

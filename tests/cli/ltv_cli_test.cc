@@ -15,6 +15,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/ocsp/responder.h"
+#include "tests/testing/axis_cli.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
 #include "tests/tsa/tsa_process.h"
@@ -22,7 +23,6 @@
 namespace axis::cli {
 namespace {
 
-using ::axis::testing::BinDir;
 using ::axis::testing::CommandResult;
 using ::axis::testing::PkiPath;
 using ::testing::HasSubstr;
@@ -70,11 +70,7 @@ class LtvCliTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   CommandResult Axis(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {BinDir() + "/axis"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    absl::StatusOr<CommandResult> r = at::RunCommand(argv, "", absl::Seconds(60));
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : CommandResult();
+    return at::RunAxis(args, absl::Seconds(60));
   }
 
   // Sign signs `in` into `out` with a PEM key pair of the test PKI.

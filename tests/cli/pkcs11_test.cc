@@ -15,13 +15,13 @@
 #include "common/files.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/axis_cli.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
 
 namespace axis::cli {
 namespace {
 
-using ::axis::testing::BinDir;
 using ::axis::testing::CommandResult;
 using ::axis::testing::PkiPath;
 using ::testing::HasSubstr;
@@ -116,15 +116,11 @@ class Pkcs11Test : public ::testing::Test {
 
   // Axis runs build/bin/axis with the token's environment.
   CommandResult Axis(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {BinDir() + "/axis"};
-    argv.insert(argv.end(), args.begin(), args.end());
     std::map<std::string, std::string> env = {
         {"SOFTHSM2_CONF", exports_["SOFTHSM2_CONF"]},
         {"AXIS_PKCS11_MODULE", exports_["AXIS_PKCS11_MODULE"]},
     };
-    absl::StatusOr<CommandResult> r = axis::testing::RunCommand(argv, "", absl::Seconds(60), env);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : CommandResult();
+    return axis::testing::RunAxis(args, absl::Seconds(60), env);
   }
 
   CommandResult SignWithToken(std::vector<std::string> extra = {}) {

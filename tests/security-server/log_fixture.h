@@ -12,16 +12,15 @@
 #include <system_error>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "common/files.h"
 #include "gtest/gtest.h"
 #include "security-server/message_log.h"
 #include "signer/certs.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
+#include "tests/tsa/tsa_process.h"
 
 namespace axis::ss::test {
 
@@ -40,23 +39,14 @@ class TsaProcess {
       ASSERT_TRUE(port.ok()) << port.status();
       port_ = *port;
     }
-    std::string config = dir_ + "/tsa.textproto";
-    auto q = [](const std::string& s) { return absl::StrCat("\"", s, "\""); };
-    std::string text =
-        absl::StrCat("listen: ", q(absl::StrCat("127.0.0.1:", port_)), "\n",
-                     "key_file: ", q(at::PkiPath("tsa/tsa.key.pem")), "\n",
-                     "cert_file: ", q(at::PkiPath("tsa/tsa.cert.pem")), "\n",
-                     "chain_files: ", q(at::PkiPath("chain.pem")), "\n",
-                     "policy_oid: \"1.3.6.1.4.1.99999.1.1\"\n", "accuracy_seconds: 1\n",
-                     "serial_file: ", q(dir_ + "/serial"), "\n");
-    ASSERT_TRUE(WriteFileAtomic(config, text).ok());
-    auto child = at::ChildProcess::Start({at::BinDir() + "/axis-tsa", "--config", config},
-                                         absl::StrCat(dir_, "/tsa.", ++starts_, ".log"));
-    ASSERT_TRUE(child.ok()) << child.status();
-    child_ = std::move(*child);
-    absl::Status up = at::WaitForTcpPort(port_, absl::Seconds(20), child_.get());
-    ASSERT_TRUE(up.ok()) << up << "\n"
-                         << ReadFile(absl::StrCat(dir_, "/tsa.", starts_, ".log")).value_or("");
+    at::TsaProcessOptions options;
+    options.port = port_;
+    options.dir = dir_;
+    options.log = absl::StrCat(dir_, "/tsa.", ++starts_, ".log");
+    absl::StatusOr<at::TsaProcess> tsa =
+        at::StartTsaProcess(at::TestPkiTsa(at::BinDir(), at::PkiDir()), options);
+    ASSERT_TRUE(tsa.ok()) << tsa.status();
+    child_ = std::move(tsa->process);
   }
 
   void Stop() {

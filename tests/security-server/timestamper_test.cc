@@ -8,13 +8,12 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
-#include "common/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "security-server/log_audit.h"
 #include "security-server/merkle.h"
 #include "tests/security-server/log_fixture.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/process.h"
 
 namespace axis::ss {
@@ -240,26 +239,8 @@ TEST_F(TimestamperTest, AnIdleFullyStampedLogIsNeverLate) {
   EXPECT_GT(t->LastStamp(), start);
 }
 
-// SettableClock is a time source the test moves.
-class SettableClock : public Clock {
- public:
-  explicit SettableClock(absl::Time t) : now_(t) {}
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
-    now_ = t;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
-};
-
 TEST_F(TimestamperTest, IsOverdueOnlyAfterTheLimitWithoutAStampAndRecovers) {
-  SettableClock clock(absl::Now());
+  axis::testing::FakeClock clock(absl::Now());
   Timestamper::Options o = Opts();
   o.clock = &clock;
   o.max_unstamped_age = absl::Hours(4);

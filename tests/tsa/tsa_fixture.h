@@ -9,12 +9,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/c_ptr.h"
-#include "common/clock.h"
 #include "gtest/gtest.h"
 #include "signer/certs.h"
 #include "signer/timestamp.h"
+#include "tests/testing/fake_clock.h"
 #include "tests/testing/paths.h"
 #include "tsa_config.pb.h"
 
@@ -108,23 +107,7 @@ inline std::string TokenOf(TS_RESP* resp) {
 
 inline uint64_t SerialFromHex(const std::string& hex) { return std::stoull(hex, nullptr, 16); }
 
-// FakeClock is a settable time source.
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(absl::Time t) : now_(t) {}
-  absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
-    return now_;
-  }
-  void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
-    now_ = t;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  absl::Time now_ ABSL_GUARDED_BY(mu_);
-};
+using ::axis::testing::FakeClock;
 
 }  // namespace axis::tsa::test
 

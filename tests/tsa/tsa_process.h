@@ -52,36 +52,54 @@ inline std::string LibFaketime() {
   return ::access(path.c_str(), R_OK) == 0 ? path : "";
 }
 
-// StartTsaProcess runs axis-tsa on 127.0.0.1 (port 0, read back from its
-// "listening" line) with `files`, its state in a new temporary directory.
-// `clock_start`, when not InfinitePast, is where the TSA's clock starts
-// (libfaketime preloaded through `env`, which execs axis-tsa in the same
-// process, so stopping the child stops the TSA; the `faketime` wrapper
-// would fork it and leave it behind).
+// TsaProcessOptions says how StartTsaProcess runs axis-tsa.
+struct TsaProcessOptions {
+  // clock_start, when not InfinitePast, is where the TSA's clock starts
+  // (libfaketime preloaded through `env`, which execs axis-tsa in the same
+  // process, so stopping the child stops the TSA; the `faketime` wrapper
+  // would fork it and leave it behind).
+  absl::Time clock_start = absl::InfinitePast();
+  // port on 127.0.0.1; 0 lets the kernel choose (read back from the
+  // "listening" line). A fixed port lets a test restart the TSA where its
+  // clients already point.
+  int port = 0;
+  // dir holds the configuration and the serial file; "" makes a new
+  // temporary directory. Reusing one keeps the serial numbers counting
+  // across restarts.
+  std::string dir;
+  // log receives stdout and stderr; "" means DIR/tsa.log.
+  std::string log;
+};
+
+// StartTsaProcess runs axis-tsa with `files` as `options` say and returns
+// once it accepts connections: UNAVAILABLE (with its log) if it exited,
+// DEADLINE_EXCEEDED if it did not report its port within 20 s,
+// FAILED_PRECONDITION if a clock_start needs libfaketime and it is missing.
 inline absl::StatusOr<TsaProcess> StartTsaProcess(const TsaFiles& files,
-                                                  absl::Time clock_start = absl::InfinitePast()) {
-  std::string dir = MakeTempDir("tsa-proc");
+                                                  const TsaProcessOptions& options) {
+  std::string dir = options.dir.empty() ? MakeTempDir("tsa-proc") : options.dir;
   std::string config = dir + "/tsa.textproto";
-  std::string text =
-      absl::StrCat("listen: \"127.0.0.1:0\"\nkey_file: \"", files.key, "\"\ncert_file: \"",
-                   files.cert, "\"\nchain_files: \"", files.chain, "\"\npolicy_oid: \"",
-                   kTestTsaPolicy, "\"\naccuracy_seconds: 1\nserial_file: \"", dir, "/serial\"\n");
+  std::string text = absl::StrCat(
+      "listen: \"127.0.0.1:", options.port, "\"\nkey_file: \"", files.key, "\"\ncert_file: \"",
+      files.cert, "\"\nchain_files: \"", files.chain, "\"\npolicy_oid: \"", kTestTsaPolicy,
+      "\"\naccuracy_seconds: 1\nserial_file: \"", dir, "/serial\"\n");
   if (absl::Status s = WriteFileAtomic(config, text); !s.ok()) {
     return s;
   }
   std::vector<std::string> argv;
-  if (clock_start != absl::InfinitePast()) {
+  if (options.clock_start != absl::InfinitePast()) {
     if (LibFaketime().empty()) {
       return absl::FailedPreconditionError("libfaketime is not installed");
     }
     argv = {"env", "TZ=UTC", "LD_PRELOAD=" + LibFaketime(),
-            "FAKETIME=@" + absl::FormatTime("%Y-%m-%d %H:%M:%S", clock_start, absl::UTCTimeZone())};
+            "FAKETIME=@" + absl::FormatTime("%Y-%m-%d %H:%M:%S", options.clock_start,
+                                            absl::UTCTimeZone())};
   }
   argv.push_back(files.binary);
   argv.push_back("--config");
   argv.push_back(config);
   TsaProcess t;
-  t.log = dir + "/tsa.log";
+  t.log = options.log.empty() ? dir + "/tsa.log" : options.log;
   absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(argv, t.log);
   if (!child.ok()) {
     return child.status();
@@ -116,6 +134,16 @@ inline absl::StatusOr<TsaProcess> StartTsaProcess(const TsaFiles& files,
   }
   t.url = absl::StrCat("http://127.0.0.1:", port, "/");
   return t;
+}
+
+// StartTsaProcess runs axis-tsa on a port the kernel chooses, its state in
+// a new temporary directory, its clock starting at `clock_start` (see
+// TsaProcessOptions).
+inline absl::StatusOr<TsaProcess> StartTsaProcess(const TsaFiles& files,
+                                                  absl::Time clock_start = absl::InfinitePast()) {
+  TsaProcessOptions options;
+  options.clock_start = clock_start;
+  return StartTsaProcess(files, options);
 }
 
 }  // namespace axis::testing

@@ -1,5 +1,5 @@
 // ss_bench: end-to-end figures of two real security servers on this machine
-// (vpcp sends, mic receives), durable storage on (WAL, synchronous FULL,
+// (by default vpcp sends, mic receives), durable storage on (WAL, synchronous FULL,
 // fsync'd spool):
 //   - 10 KB documents per second from N concurrent DMS senders, and the p50
 //     / p99 of the time from the start of Send to the recipient DMS reading
@@ -7,7 +7,13 @@
 //   - one 1 GB document: MB/s to accepted and to received, and the peak RSS
 //     (VmHWM) of both server processes.
 // Environment: SS_BENCH_SECONDS (default 10), SS_BENCH_SENDERS (default 16),
-// SS_BENCH_BIG_MB (default 1024; 0 skips it).
+// SS_BENCH_BIG_MB (default 1024; 0 skips it), SS_BENCH_FROM / SS_BENCH_TO
+// (default vpcp -> mic: vpcp's seal is RSA-2048; mic -> vpcp measures a
+// P-256 sender seal), SS_BENCH_UNIQUE (default 1: every document differs, as
+// real ones do; 0: all identical, so the spool keeps one file for all),
+// SS_BENCH_RATE (default 0: each sender sends as fast as it can; N: the
+// senders together start N documents a second, for latency at a set load),
+// SS_BENCH_RELAY_WORKERS (default 16).
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -30,6 +36,11 @@
 namespace axis::ss::testing_util {
 namespace {
 
+std::string EnvStr(const char* name, const char* dflt) {
+  const char* v = std::getenv(name);
+  return v == nullptr ? dflt : v;
+}
+
 int EnvInt(const char* name, int dflt) {
   const char* v = std::getenv(name);
   return v == nullptr ? dflt : std::atoi(v);
@@ -48,6 +59,9 @@ long PeakRssKb(pid_t pid) {
 
 class SsBench : public SecurityServerFixture {
  protected:
+  std::string from_ = EnvStr("SS_BENCH_FROM", "vpcp");
+  std::string to_ = EnvStr("SS_BENCH_TO", "mic");
+
   std::unique_ptr<AgencyGateway::Stub> Gateway(const std::string& key) {
     const Agency& a = agencies_[key];
     grpc::SslCredentialsOptions o;
@@ -62,8 +76,8 @@ class SsBench : public SecurityServerFixture {
 
   SendRequest Header(const std::string& ref) {
     SendRequest h;
-    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_["vpcp"].subsystem);
-    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_["mic"].subsystem);
+    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_[from_].subsystem);
+    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_[to_].subsystem);
     h.mutable_header()->set_content_type("application/octet-stream");
     h.mutable_header()->set_dms_reference(ref);
     return h;
@@ -90,11 +104,14 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
-  StartServer("vpcp", "relay_workers: 16\n");
-  StartServer("mic");
+  StartServer(from_, absl::StrCat("relay_workers: ", EnvInt("SS_BENCH_RELAY_WORKERS", 16), "\n"));
+  StartServer(to_);
+  std::printf("%s -> %s\n", from_.c_str(), to_.c_str());
   const int seconds = EnvInt("SS_BENCH_SECONDS", 10);
   const int senders = EnvInt("SS_BENCH_SENDERS", 16);
   std::string doc(10 * 1024, 'x');
+  const bool unique = EnvInt("SS_BENCH_UNIQUE", 1) != 0;
+  const int rate = EnvInt("SS_BENCH_RATE", 0);
 
   absl::Mutex mu;
   std::map<std::string, absl::Time> started;  // id -> send start
@@ -104,15 +121,15 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
 
   // The recipient DMS: streams its inbox, acknowledges, notes arrival times.
   std::thread receiver([&] {
-    auto mic = Gateway("mic");
+    auto dms = Gateway(to_);
     while (!stop.load()) {
       grpc::ClientContext ctx;
       ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
       ReceiveRequest req;
-      *req.mutable_subsystem() = *ParseSubsystemId(agencies_["mic"].subsystem);
+      *req.mutable_subsystem() = *ParseSubsystemId(agencies_[to_].subsystem);
       req.set_wait(true);
       req.set_wait_seconds(1);
-      auto r = mic->Receive(&ctx, req);
+      auto r = dms->Receive(&ctx, req);
       ReceiveResponse resp;
       std::vector<std::string> ids;
       while (r->Read(&resp)) {
@@ -135,29 +152,45 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
         AckRequest ack;
         ack.set_message_id(id);
         AckResponse ar;
-        (void)mic->Ack(&actx, ack, &ar);
+        (void)dms->Ack(&actx, ack, &ar);
         received.fetch_add(1);
       }
     }
   });
 
-  double cpu0_vpcp = CpuSeconds(agencies_["vpcp"].process->pid());
-  double cpu0_mic = CpuSeconds(agencies_["mic"].process->pid());
+  double cpu0_from = CpuSeconds(agencies_[from_].process->pid());
+  double cpu0_to = CpuSeconds(agencies_[to_].process->pid());
   absl::Time t0 = absl::Now();
   absl::Time end = t0 + absl::Seconds(seconds);
   std::atomic<int> sent{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < senders; ++t) {
-    threads.emplace_back([&] {
-      auto stub = Gateway("vpcp");
+    threads.emplace_back([&, t] {
+      auto stub = Gateway(from_);
+      // With a rate: this sender's documents are scheduled every
+      // senders/rate seconds, staggered across senders; a sender still busy
+      // with the previous one starts late, and latency counts from the
+      // scheduled start, so the delay shows.
+      absl::Duration every = rate > 0 ? absl::Seconds(1) * senders / rate : absl::ZeroDuration();
+      absl::Time next = t0 + every * t / senders;
       while (absl::Now() < end) {
         absl::Time s = absl::Now();
+        if (rate > 0) {
+          // Latency counts from the scheduled start (no coordinated omission).
+          absl::SleepFor(next - s);
+          s = next;
+          next += every;
+        }
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
         SendResponse resp;
         auto w = stub->Send(&ctx, &resp);
         SendRequest c;
         c.set_chunk(doc);
+        if (unique) {
+          // A distinct payload per document (16 random bytes up front).
+          RAND_bytes(reinterpret_cast<unsigned char*>(c.mutable_chunk()->data()), 16);
+        }
         if (w->Write(Header("bench")) && w->Write(c)) {
           w->WritesDone();
         }
@@ -184,15 +217,17 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
   EXPECT_EQ(received.load(), sent.load());
   {
     absl::MutexLock l(&mu);
-    std::printf("10 KB documents, %d senders, %d s: accepted %d (%.0f docs/s), delivered to the "
-                "DMS %d (%.0f docs/s end to end)\n",
-                senders, seconds, sent.load(),
+    std::printf("10 KB %s documents, %d senders (rate %d/s; 0: unpaced), %d s: accepted %d "
+                "(%.0f docs/s), delivered to the DMS %d (%.0f docs/s end to end)\n",
+                unique ? "distinct" : "identical", senders, rate, seconds, sent.load(),
                 sent.load() / absl::ToDoubleSeconds(send_end - t0), received.load(),
                 received.load() / absl::ToDoubleSeconds(all_received - t0));
-    std::printf("  CPU: vpcp server %.1f s, mic server %.1f s over %.1f s wall\n",
-                CpuSeconds(agencies_["vpcp"].process->pid()) - cpu0_vpcp,
-                CpuSeconds(agencies_["mic"].process->pid()) - cpu0_mic,
-                absl::ToDoubleSeconds(all_received - t0));
+    double cpu_from = CpuSeconds(agencies_[from_].process->pid()) - cpu0_from;
+    double cpu_to = CpuSeconds(agencies_[to_].process->pid()) - cpu0_to;
+    std::printf("  CPU: sender's server %.1f s, recipient's server %.1f s over %.1f s wall "
+                "(%.2f ms per document for both)\n",
+                cpu_from, cpu_to, absl::ToDoubleSeconds(all_received - t0),
+                received.load() > 0 ? 1000 * (cpu_from + cpu_to) / received.load() : 0.0);
     std::printf("  accept latency p50 %.1f ms p99 %.1f ms; end-to-end p50 %.1f ms p99 %.1f ms\n",
                 Percentile(accept_ms, 0.5), Percentile(accept_ms, 0.99), Percentile(e2e_ms, 0.5),
                 Percentile(e2e_ms, 0.99));
@@ -211,7 +246,7 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
         out.write(block.data(), static_cast<std::streamsize>(block.size()));
       }
     }
-    auto stub = Gateway("vpcp");
+    auto stub = Gateway(from_);
     absl::Time s = absl::Now();
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(900));
@@ -232,17 +267,17 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
     ASSERT_TRUE(st.ok()) << st.error_message();
     absl::Time accepted = absl::Now();
     // The recipient DMS reads it (and discards the bytes).
-    auto mic = Gateway("mic");
+    auto dms = Gateway(to_);
     uint64_t got = 0;
     absl::Time deadline = absl::Now() + absl::Seconds(900);
     while (got == 0 && absl::Now() < deadline) {
       grpc::ClientContext rctx;
       rctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(900));
       ReceiveRequest req;
-      *req.mutable_subsystem() = *ParseSubsystemId(agencies_["mic"].subsystem);
+      *req.mutable_subsystem() = *ParseSubsystemId(agencies_[to_].subsystem);
       req.set_wait(true);
       req.set_wait_seconds(5);
-      auto r = mic->Receive(&rctx, req);
+      auto r = dms->Receive(&rctx, req);
       ReceiveResponse rr;
       while (r->Read(&rr)) {
         got += rr.chunk().size();
@@ -258,8 +293,8 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
                 static_cast<unsigned long long>(got));
     EXPECT_EQ(got, static_cast<uint64_t>(big_mb) << 20);
   }
-  std::printf("peak RSS: vpcp server %ld KB, mic server %ld KB\n",
-              PeakRssKb(agencies_["vpcp"].process->pid()), PeakRssKb(agencies_["mic"].process->pid()));
+  std::printf("peak RSS: sender's server %ld KB, recipient's server %ld KB\n",
+              PeakRssKb(agencies_[from_].process->pid()), PeakRssKb(agencies_[to_].process->pid()));
   TearDown();
   (void)axis::testing::RunCommand({"rm", "-rf", dir_});  // spools hold the big document twice
 }

@@ -1,7 +1,7 @@
 // axis server ...: a security server operator's management requests to the
 // central server (signed with the member's signing key).
 //
-//   axis server register --central HOST:PORT --anchor ANCHOR --member VN/GOV/CODE
+//   axis server register --central HOST:PORT --anchor ANCHOR --member VN/GOV/CODE|CODE
 //       --server-code ss1 --address HOST:PORT --sign-key SEAL.key.pem
 //       --sign-cert SEAL.cert.pem --auth-key SERVER.key.pem --auth-cert SERVER.cert.pem
 //   axis server request  --central ... --anchor ... --member ... --sign-key ... --sign-cert ...
@@ -11,6 +11,7 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "central-server/conf_client.h"
@@ -40,7 +41,12 @@ int Submit(const ServerFlags& f, ManagementRequest request, bool with_auth_key) 
   if (!f.central.empty()) {
     anchor->set_central_address(f.central);
   }
-  absl::StatusOr<Identifier> member = ParseMemberId(f.member);
+  // CLI.md teaches `--member CODE`: a bare code is a GOV member of the
+  // anchor's instance.
+  absl::StatusOr<Identifier> member =
+      ParseMemberId(absl::StrContains(f.member, '/')
+                        ? f.member
+                        : absl::StrCat(anchor->instance(), "/GOV/", f.member));
   if (!member.ok()) {
     return Fail(member.status());
   }
@@ -76,7 +82,9 @@ int Submit(const ServerFlags& f, ManagementRequest request, bool with_auth_key) 
 void AddCommon(CLI::App* c, ServerFlags* f) {
   c->add_option("--central", f->central, "central server HOST:PORT (default: the anchor's)");
   c->add_option("--anchor", f->anchor, "configuration anchor file")->required();
-  c->add_option("--member", f->member, "your member ID, VN/GOV/CODE")->required();
+  c->add_option("--member", f->member,
+                "your member: ID (VN/GOV/CODE) or CODE (class GOV, the anchor's instance)")
+      ->required();
   c->add_option("--sign-key", f->sign_key, "the member's signing key (seal), PEM or pkcs11: URI")
       ->required();
   c->add_option("--sign-cert", f->sign_cert, "its certificate (PEM)")->required();

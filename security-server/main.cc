@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "central-server/globalconf.h"
 #include "security-server/server.h"
 
 int main(int argc, char** argv) {
@@ -35,6 +36,22 @@ int main(int argc, char** argv) {
   absl::StatusOr<axis::ServerConfig> config = axis::ss::LoadServerConfig(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "axis-security-server: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  // The anchor is read at start anyway; read it here too so --check-config
+  // catches an anchor that cannot reach the central server.
+  absl::StatusOr<axis::ConfAnchor> anchor = axis::central::ReadAnchor(config->anchor_path());
+  if (!anchor.ok()) {
+    std::fprintf(stderr, "axis-security-server: %s: anchor_path: %s\n", config_path.c_str(),
+                 std::string(anchor.status().message()).c_str());
+    return 2;
+  }
+  if (config->global_conf_file().empty() && anchor->central_tls_ca_der().empty()) {
+    std::fprintf(stderr,
+                 "axis-security-server: %s: anchor_path: %s has no central_tls_ca_der, and "
+                 "without global_conf_file the configuration comes from the central server "
+                 "(export the anchor with `axis central anchor`)\n",
+                 config_path.c_str(), config->anchor_path().c_str());
     return 2;
   }
   if (check_only) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 #include <functional>
@@ -524,22 +525,24 @@ class SqliteStore : public Store {
       absl::Status tx;
       {
         absl::MutexLock l(&db_mu_);
-        tx = Exec(db_, "BEGIN IMMEDIATE");
+        // Prepared once (StmtCache): parsing these per write showed up.
+        auto run = [this](const char* sql) { return Stmt(&stmts_, db_, sql).Run(); };
+        tx = run("BEGIN IMMEDIATE");
         if (tx.ok()) {
           for (Pending* p : batch) {
-            p->status = Exec(db_, "SAVEPOINT w");
+            p->status = run("SAVEPOINT w");
             if (!p->status.ok()) {
               continue;
             }
             p->status = (*p->fn)(db_);
             if (p->status.ok()) {
-              (void)Exec(db_, "RELEASE w");
+              (void)run("RELEASE w");
             } else {
-              (void)Exec(db_, "ROLLBACK TO w");
-              (void)Exec(db_, "RELEASE w");
+              (void)run("ROLLBACK TO w");
+              (void)run("RELEASE w");
             }
           }
-          tx = Exec(db_, "COMMIT");
+          tx = run("COMMIT");
           if (!tx.ok()) {
             (void)Exec(db_, "ROLLBACK");
           }
@@ -557,6 +560,9 @@ class SqliteStore : public Store {
 
   absl::Mutex db_mu_;  // guards db_ (one connection, used by readers and the committer)
   sqlite3* db_;
+  // One connection for readers and the committer: a second connection for
+  // readers (not blocked during the commit's fsync) measured ~15 % more CPU
+  // per document, its page cache being dropped after every commit.
   StmtCache stmts_;  // statements of db_, used under db_mu_
   absl::Mutex queue_mu_;
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
@@ -577,7 +583,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_pat
     return absl::InternalError(msg);
   }
   sqlite3_busy_timeout(db, 10000);
-  absl::Status s = Exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  // A larger WAL between checkpoints writes hot pages (indexes, the log's
+  // chain) back once per checkpoint instead of every 1000 pages.
+  absl::Status s = Exec(db,
+                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                        "PRAGMA wal_autocheckpoint=8000; PRAGMA cache_size=-8192;");
   if (s.ok()) {
     s = Exec(db, kSchema);
   }
@@ -618,6 +628,7 @@ std::string Spool::PathOf(absl::string_view sha256) const {
 
 absl::StatusOr<std::unique_ptr<Spool::Writer>> Spool::NewWriter() {
   std::unique_ptr<Writer> w(new Writer());
+  w->spool_ = this;
   w->dir_ = dir_;
   w->tmp_path_ = absl::StrCat(dir_, "/.incoming-XXXXXX");
   w->fd_ = ::mkostemp(w->tmp_path_.data(), O_CLOEXEC);
@@ -683,17 +694,42 @@ absl::StatusOr<std::string> Spool::Writer::Finish() {
     return PosixError(final_path, "rename", errno);
   }
   finished_ = true;
-  int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) {
-    return PosixError(dir_, "open", errno);
-  }
-  int rc = ::fsync(dfd);
-  int err = errno;
-  ::close(dfd);
-  if (rc != 0) {
-    return PosixError(dir_, "fsync", err);
-  }
+  AXIS_RETURN_IF_ERROR(spool_->SyncDir());
   return digest;
+}
+
+absl::Status Spool::SyncDir() {
+  absl::MutexLock l(&sync_mu_);
+  uint64_t mine = ++sync_requested_;
+  while (sync_done_ < mine) {
+    if (syncing_) {
+      // One is running; it may have started before our rename: wait for it,
+      // then for (or run) the next.
+      sync_mu_.Await(absl::Condition(
+          +[](bool* busy) { return !*busy; }, &syncing_));
+      continue;
+    }
+    syncing_ = true;
+    uint64_t covers = sync_requested_;
+    sync_mu_.Unlock();
+    absl::Status st;
+    int dfd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+      st = PosixError(dir_, "open", errno);
+    } else {
+      if (::fsync(dfd) != 0) {
+        st = PosixError(dir_, "fsync", errno);
+      }
+      ::close(dfd);
+    }
+    sync_mu_.Lock();
+    syncing_ = false;
+    if (!st.ok()) {
+      return st;  // the others waiting try again themselves
+    }
+    sync_done_ = std::max(sync_done_, covers);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace axis::ss

@@ -18,9 +18,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace axis::ss {
@@ -150,8 +152,9 @@ class Store {
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_path);
 
 // Spool keeps payloads in `dir`, one file per SHA-256 (hex). Writers stream
-// into a temporary file while hashing; Commit fsyncs it, renames it to its
+// into a temporary file while hashing; Finish fsyncs it, renames it to its
 // digest (keeping an existing identical file) and fsyncs the directory.
+// Concurrent writers share directory fsyncs (SyncDir). Thread-safe.
 class Spool {
  public:
   explicit Spool(std::string dir) : dir_(std::move(dir)) {}
@@ -170,6 +173,7 @@ class Spool {
    private:
     friend class Spool;
     Writer() = default;
+    Spool* spool_ = nullptr;
     std::string dir_;
     std::string tmp_path_;
     int fd_ = -1;
@@ -182,8 +186,16 @@ class Spool {
   // PathOf is the file holding the payload with this digest (32 bytes).
   std::string PathOf(absl::string_view sha256) const;
 
+  // SyncDir returns once an fsync of the directory that started after this
+  // call has succeeded: callers arriving while one runs share the next one.
+  absl::Status SyncDir();
+
  private:
   std::string dir_;
+  absl::Mutex sync_mu_;
+  uint64_t sync_requested_ ABSL_GUARDED_BY(sync_mu_) = 0;  // requests numbered from 1
+  uint64_t sync_done_ ABSL_GUARDED_BY(sync_mu_) = 0;       // all requests <= this are synced
+  bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
 };
 
 // HexOf renders bytes as lower-case hex.

@@ -5,6 +5,7 @@
 #ifndef AXIS_SECURITY_SERVER_TRUST_H_
 #define AXIS_SECURITY_SERVER_TRUST_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -59,18 +60,26 @@ absl::StatusOr<std::shared_ptr<const ConfView>> BuildConfView(
     std::shared_ptr<const central::VerifiedConf> verified);
 
 // ConfHolder keeps the global configuration current: at start it loads the
-// last good one (cache_path), else the bootstrap file; then every `period`
-// it re-reads the bootstrap file (offline distribution) and installs any
-// newer or re-signed configuration that verifies against the anchor and the
-// last accepted one, writing it to the cache. Thread-safe.
+// last good one (cache_path; kept even when expired, so CurrentValid says
+// why the server stopped), then takes the bootstrap file (offline
+// distribution) or, when there is none, asks the central server named by the
+// anchor; it does so again every `period` and installs any newer or
+// re-signed configuration that verifies against the anchor and the last
+// accepted one, writing it to the cache. Signing certificates a verified
+// configuration announces (key rotation) are trusted from then on and kept
+// in `cache_path`.signers, so a restart after a rotation still trusts the
+// new key. Thread-safe.
 class ConfHolder {
  public:
   struct Options {
     ConfAnchor anchor;
-    std::string bootstrap_file;
+    std::string bootstrap_file;  // "": fetch from anchor.central_address
     std::string cache_path;
     absl::Duration period = absl::Minutes(1);
+    absl::Duration fetch_deadline = absl::Seconds(10);
   };
+  // Create fails with INVALID_ARGUMENT when there is no bootstrap file and
+  // the anchor cannot reach a central server (no address or TLS CA).
   static absl::StatusOr<std::unique_ptr<ConfHolder>> Create(Options options);
   ~ConfHolder();
 
@@ -85,11 +94,14 @@ class ConfHolder {
   absl::StatusOr<std::shared_ptr<const ConfView>> CurrentValid(absl::Time now) const;
 
  private:
-  explicit ConfHolder(Options options) : options_(std::move(options)) {}
-  absl::Status Install(const SignedGlobalConf& signed_conf, bool write_cache);
+  explicit ConfHolder(Options options) : options_(std::move(options)), anchor_(options_.anchor) {}
+  // Install verifies `signed_conf` at `at` and makes it current.
+  absl::Status Install(const SignedGlobalConf& signed_conf, bool write_cache, absl::Time at);
+  ConfAnchor Anchor() const;
 
   Options options_;
   mutable absl::Mutex mu_;
+  ConfAnchor anchor_ ABSL_GUARDED_BY(mu_);  // options_.anchor + announced signers
   std::shared_ptr<const ConfView> current_ ABSL_GUARDED_BY(mu_);
   std::string current_bytes_ ABSL_GUARDED_BY(mu_);
   absl::Notification stop_;
@@ -104,7 +116,11 @@ class ConfHolder {
 class OcspCache {
  public:
   struct Options {
-    std::string url;  // "" = the certificate's AIA
+    std::string url;  // "" = url_source's answer, else the certificate's AIA
+    // url_source, when set, is asked before each fetch while `url` is "" (the
+    // global configuration's responder for the issuer, which may arrive or
+    // change after start).
+    std::function<std::string()> url_source;
     absl::Duration max_age = absl::Hours(1);
     absl::Duration refresh_ahead = absl::Minutes(5);
     absl::Duration timeout = absl::Seconds(5);

@@ -4,15 +4,10 @@
 // CA, and helpers to run the `axis` CLI as each agency's DMS.
 //
 // The whole test process first moves into a private network namespace whose
-// only interface is loopback: `openssl ocsp` listens on every interface.
+// only interface is loopback (tests/ocsp/responder.h): `openssl ocsp`
+// listens on every interface.
 #ifndef AXIS_TESTS_SECURITY_SERVER_SS_FIXTURE_H_
 #define AXIS_TESTS_SECURITY_SERVER_SS_FIXTURE_H_
-
-#include <net/if.h>
-#include <sched.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -39,6 +34,8 @@
 #include "signer/bytes_sign.h"
 #include "signer/certs.h"
 #include "signer/keys.h"
+#include "tests/ocsp/responder.h"
+#include "tests/testing/axis_cli.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
 
@@ -47,52 +44,6 @@ namespace axis::ss::testing_util {
 using ::axis::testing::BinDir;
 using ::axis::testing::ChildProcess;
 using ::axis::testing::PkiPath;
-
-// EnterLoopbackOnlyNetwork: see tests/ocsp/ocsp_test.cc. "" or why not.
-inline std::string EnterLoopbackOnlyNetwork() {
-  if (::unshare(CLONE_NEWNET) != 0) {
-    return absl::StrCat("unshare(CLONE_NEWNET): ", std::strerror(errno));
-  }
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    return absl::StrCat("socket: ", std::strerror(errno));
-  }
-  struct ifreq ifr = {};
-  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
-  std::string error;
-  if (::ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
-    error = absl::StrCat("SIOCGIFFLAGS lo: ", std::strerror(errno));
-  } else {
-    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP);
-    if (::ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
-      error = absl::StrCat("SIOCSIFFLAGS lo up: ", std::strerror(errno));
-    }
-  }
-  ::close(fd);
-  return error;
-}
-
-// Listening tells whether `pid` listens on TCP `port` (from /proc; a probe
-// connection would make `openssl ocsp` spin).
-inline bool Listening(pid_t pid, int port) {
-  for (const char* table : {"tcp", "tcp6"}) {
-    std::ifstream in(absl::StrCat("/proc/", pid, "/net/", table));
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
-      if (f.size() < 4 || f[3] != "0A") {
-        continue;
-      }
-      std::vector<std::string> addr = absl::StrSplit(f[1], ':');
-      int p = 0;
-      if (addr.size() == 2 && absl::SimpleHexAtoi(addr[1], &p) && p == port) {
-        return true;
-      }
-    }
-  }
-  return false;
-}
 
 inline std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -121,10 +72,7 @@ struct Agency {
 
 class SecurityServerFixture : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    static const std::string* const error = new std::string(EnterLoopbackOnlyNetwork());
-    netns_error_ = *error;
-  }
+  static void SetUpTestSuite() { netns_error_ = axis::testing::LoopbackOnlyNetworkError(); }
 
   void SetUp() override {
     if (!netns_error_.empty()) {
@@ -151,22 +99,10 @@ class SecurityServerFixture : public ::testing::Test {
   }
 
   void StartOcsp() {
-    absl::StatusOr<int> port = axis::testing::PickFreePort();
-    ASSERT_TRUE(port.ok());
-    absl::StatusOr<std::unique_ptr<ChildProcess>> p = ChildProcess::Start(
-        {"openssl", "ocsp", "-index", PkiPath("issuing-ca/index.txt"), "-CA", PkiPath("chain.pem"),
-         "-rsigner", PkiPath("ocsp/ocsp.cert.pem"), "-rkey", PkiPath("ocsp/ocsp.key.pem"), "-port",
-         absl::StrCat(*port), "-nmin", "60"},
-        dir_ + "/ocsp.log");
-    ASSERT_TRUE(p.ok()) << p.status();
-    ocsp_ = std::move(*p);
-    ocsp_url_ = absl::StrCat("http://127.0.0.1:", *port, "/");
-    absl::Time deadline = absl::Now() + absl::Seconds(20);
-    while (!Listening(ocsp_->pid(), *port)) {
-      ASSERT_TRUE(ocsp_->Running()) << Slurp(dir_ + "/ocsp.log");
-      ASSERT_LT(absl::Now(), deadline) << "openssl ocsp not listening";
-      absl::SleepFor(absl::Milliseconds(20));
-    }
+    absl::StatusOr<axis::testing::OcspResponder> r = axis::testing::StartOcspResponder();
+    ASSERT_TRUE(r.ok()) << r.status();
+    ocsp_ = std::move(r->process);
+    ocsp_url_ = r->url;
   }
 
   Agency MakeAgency(const std::string& dir, const std::string& code, const std::string& name) {
@@ -277,15 +213,10 @@ class SecurityServerFixture : public ::testing::Test {
   axis::testing::CommandResult Axis(const std::string& key, std::vector<std::string> args) {
     Agency& a = agencies_[key];
     std::string ag = PkiPath(absl::StrCat("agencies/", a.dir));
-    std::vector<std::string> argv = {BinDir() + "/axis"};
-    argv.insert(argv.end(), args.begin(), args.end());
     std::map<std::string, std::string> env = {{"AXIS_TLS_CERT", ag + "/dms.cert.pem"},
                                               {"AXIS_TLS_KEY", ag + "/dms.key.pem"},
                                               {"AXIS_TLS_CA", PkiPath("ca-bundle.pem")}};
-    absl::StatusOr<axis::testing::CommandResult> r =
-        axis::testing::RunCommand(argv, "", absl::Seconds(120), env);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? *r : axis::testing::CommandResult{};
+    return axis::testing::RunAxis(args, absl::Seconds(120), env);
   }
 
   // SignedDecree builds an edXML decree from vpcp to mic and quangninh,

@@ -1,0 +1,31 @@
+// edxml_check.h: what a security server checks in an edXML payload on
+// arrival, beyond its signatures (../shared/EDXML.md).
+//
+// The envelope already proves which member sent the message and to whom;
+// the edXML inside must say the same: its From/OrganId is the sending
+// member's agency code, and (for a document) one of its To/OrganId is the
+// recipient member's; a status message (edXML StatusCode) answers the
+// recipient. The message must also be valid edXML (Validate: no errors).
+#ifndef AXIS_SECURITY_SERVER_EDXML_CHECK_H_
+#define AXIS_SECURITY_SERVER_EDXML_CHECK_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "identifiers.pb.h"
+
+namespace axis::ss {
+
+// IsEdxmlDocumentType says whether a message of this document type carries
+// edXML ("edxml", any case).
+bool IsEdxmlDocumentType(const std::string& document_type);
+
+// CheckEdxmlArrival reads the edXML message at `path` (streaming, bounded,
+// attachments checked and discarded) and checks it as above. OK when it
+// passes; INVALID_ARGUMENT naming the first problem otherwise.
+absl::Status CheckEdxmlArrival(const std::string& path, const Identifier& sender_member,
+                               const Identifier& recipient_member);
+
+}  // namespace axis::ss
+
+#endif  // AXIS_SECURITY_SERVER_EDXML_CHECK_H_

@@ -1,0 +1,75 @@
+// edxml_check_test.cc: what a security server checks in an arriving edXML
+// message besides its signatures: valid edXML, From the sending member, To
+// the recipient.
+#include "security-server/edxml_check.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "proto/identifiers.h"
+#include "tests/testing/paths.h"
+#include "tests/testing/process.h"
+
+namespace axis::ss {
+namespace {
+
+using ::testing::HasSubstr;
+
+class EdxmlCheckTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = axis::testing::MakeTempDir("edxml-check"); }
+
+  // Message writes an edXML document from `from` to `to` with `axis edxml new`.
+  std::string Message(const std::string& from, const std::vector<std::string>& to) {
+    std::string out = dir_ + "/m" + std::to_string(n_++) + ".edxml";
+    std::vector<std::string> argv = {axis::testing::BinDir() + "/axis", "edxml", "new", "--from",
+                                     from, "--code", "12/QĐ-TTg", "--subject", "Về việc thử",
+                                     "-o", out};
+    for (const std::string& t : to) {
+      argv.insert(argv.end(), {"--to", t});
+    }
+    absl::StatusOr<axis::testing::CommandResult> r = axis::testing::RunCommand(argv);
+    EXPECT_TRUE(r.ok() && r->exit_code == 0) << (r.ok() ? r->err : r.status().ToString());
+    return out;
+  }
+
+  static Identifier Member(const std::string& code) { return *ParseMemberId("VN/GOV/" + code); }
+
+  std::string dir_;
+  int n_ = 0;
+};
+
+TEST_F(EdxmlCheckTest, AcceptsADocumentFromTheSenderToTheRecipient) {
+  std::string m = Message("000.00.00.G22", {"000.00.00.G12", "000.00.00.H49"});
+  EXPECT_TRUE(CheckEdxmlArrival(m, Member("000.00.00.G22"), Member("000.00.00.H49")).ok());
+}
+
+TEST_F(EdxmlCheckTest, RefusesADocumentClaimingAnotherSender) {
+  std::string m = Message("000.00.00.G12", {"000.00.00.H49"});
+  absl::Status s = CheckEdxmlArrival(m, Member("000.00.00.G22"), Member("000.00.00.H49"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("is From \"000.00.00.G12\" but came from member VN/GOV/000.00.00.G22"));
+}
+
+TEST_F(EdxmlCheckTest, RefusesADocumentNotAddressedToTheRecipient) {
+  std::string m = Message("000.00.00.G22", {"000.00.00.G12"});
+  absl::Status s = CheckEdxmlArrival(m, Member("000.00.00.G22"), Member("000.00.00.H49"));
+  EXPECT_THAT(s.message(), HasSubstr("not addressed To 000.00.00.H49"));
+}
+
+TEST_F(EdxmlCheckTest, RefusesWhatIsNotEdxml) {
+  std::string path = dir_ + "/not.xml";
+  ASSERT_TRUE(axis::testing::RunCommand({"sh", "-c", "echo '<a/>' > " + path}).ok());
+  absl::Status s = CheckEdxmlArrival(path, Member("000.00.00.G22"), Member("000.00.00.H49"));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("edXML"));
+}
+
+TEST_F(EdxmlCheckTest, RecognisesTheEdxmlDocumentType) {
+  EXPECT_TRUE(IsEdxmlDocumentType("edxml"));
+  EXPECT_TRUE(IsEdxmlDocumentType("edXML"));
+  EXPECT_FALSE(IsEdxmlDocumentType("status"));
+}
+
+}  // namespace
+}  // namespace axis::ss

@@ -31,6 +31,7 @@
 #include "proto/identifiers.h"
 #include "security_server.grpc.pb.h"
 #include "security-server/audit_service.h"
+#include "security-server/edxml_check.h"
 #include "security-server/message_log.h"
 #include "security-server/store.h"
 #include "security-server/timestamper.h"
@@ -1033,6 +1034,13 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
       return absl::InvalidArgumentError(absl::StrCat(
           "document signatures are not valid", why.empty() ? "" : absl::StrCat(": ", why)));
     }
+  }
+  // An edXML message names its sender and recipients itself (From/To): they
+  // must be the members the envelope proves (edxml_check.h).
+  if (is_xml && (IsEdxmlDocumentType(h.document_type()) ||
+                 (h.document_type() == "status" && h.payload_size() > 0))) {
+    AXIS_RETURN_IF_ERROR(CheckEdxmlArrival(spool_->PathOf(digest), MemberOf(h.sender()),
+                                           MemberOf(h.recipient())));
   }
   ReceiptBody body;
   body.set_message_id(h.message_id());

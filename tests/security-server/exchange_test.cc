@@ -148,6 +148,26 @@ TEST_F(ExchangeTest, TrafficContinuesOnTheCachedOcspResponseWhileTheResponderIsD
       << Slurp(vpcp.log_path);
 }
 
+TEST_F(ExchangeTest, RecipientRefusesAnEdxmlDocumentWhoseFromIsNotTheSendingMember) {
+  StartServer("mic");
+  StartServer("quangninh");
+  // vpcp's signed decree (From 000.00.00.G22), forwarded by mic as its own.
+  std::string decree = SignedDecree();
+  const Agency& mic = agencies_["mic"];
+  const Agency& qn = agencies_["quangninh"];
+  auto sent = Axis("mic", {"send", "--server", mic.gateway(), "--from", mic.subsystem, "--to",
+                           qn.subsystem, decree});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  std::string id(absl::StripAsciiWhitespace(sent.out));
+  ASSERT_TRUE(WaitForState("mic", id, qn.subsystem, RecipientStatus::FAILED, absl::Seconds(20)))
+      << Slurp(mic.log_path) << Slurp(qn.log_path);
+  EXPECT_THAT(For(StatusOf("mic", id), qn.subsystem)->reason(),
+              HasSubstr("is From \"000.00.00.G22\" but came from member VN/GOV/000.00.00.G12"));
+  auto inbox = Axis("quangninh", {"inbox", "--server", qn.gateway(), "--subsystem", qn.subsystem});
+  EXPECT_EQ(inbox.exit_code, 0);
+  EXPECT_THAT(inbox.out, ::testing::Not(HasSubstr(id)));
+}
+
 TEST_F(ExchangeTest, AgenciesListsTheDirectoryFromTheGlobalConfiguration) {
   StartServer("vpcp");
   auto r = Axis("vpcp", {"agencies", "--server", agencies_["vpcp"].gateway()});

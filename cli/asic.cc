@@ -17,8 +17,6 @@
 #include "common/status_macros.h"
 #include "signer/xml.h"
 
-AXIS_MAKE_DELETER(xmlTextWriter, xmlFreeTextWriter)
-AXIS_MAKE_DELETER(xmlBuffer, xmlBufferFree)
 AXIS_MAKE_DELETER(zip_file_t, zip_fclose)
 
 namespace axis::cli {

@@ -94,8 +94,19 @@ struct AuditDocumentFlags {
   std::vector<std::string> crls;
   bool offline = false;
   bool json = false;
+  std::string html;    // document: also write this HTML page
   std::string output;  // export
 };
+
+// WriteHtml writes the HTML page when --html was given.
+absl::Status WriteHtml(const AuditDocumentFlags& f, const std::string& title, bool ok,
+                       const std::string& story, const std::vector<EvidenceCheck>& checks,
+                       const std::string& signatures) {
+  if (f.html.empty()) {
+    return absl::OkStatus();
+  }
+  return WriteFileAtomic(f.html, AuditHtml(title, ok, story, checks, signatures));
+}
 
 constexpr char kEvidenceEntry[] = "evidence/evidence.pb";
 constexpr char kEvidenceJsonEntry[] = "evidence/evidence.json";
@@ -162,6 +173,13 @@ int PrintEvidence(const Evidence& evidence, const std::string& payload,
     return Fail(report.status());
   }
   std::cout << (f.json ? EvidenceJson(evidence, *report) + "\n" : EvidenceText(evidence, *report));
+  absl::Status html = WriteHtml(
+      f, absl::StrCat("Message ", evidence.message_id()), report->Ok(), EvidenceStory(evidence),
+      report->checks,
+      report->has_document_report ? signer::ReportText(report->document) : std::string());
+  if (!html.ok()) {
+    return Fail(html);
+  }
   return report->Ok() ? kExitOk : kExitNegative;
 }
 
@@ -226,6 +244,10 @@ int RunAuditDocument(const AuditDocumentFlags& f) {
     return kExitNegative;
   }
   std::cout << (f.json ? signer::ReportJson(*report) + "\n" : signer::ReportText(*report));
+  absl::Status html = WriteHtml(f, f.target, report->Valid(), "", {}, signer::ReportText(*report));
+  if (!html.ok()) {
+    return Fail(html);
+  }
   return report->Valid() ? kExitOk : kExitNegative;
 }
 
@@ -295,6 +317,7 @@ void AddAuditCommand(CLI::App& app, Command* run) {
   doc->add_option("--crl", df->crls, "CRLs (PEM); repeatable");
   doc->add_flag("--offline", df->offline, "use only what the evidence and the document carry");
   doc->add_flag("--json", df->json, "one JSON document on stdout");
+  doc->add_option("--html", df->html, "also write the report as a self-contained HTML page");
   doc->callback([df, run] { *run = [df] { return RunAuditDocument(*df); }; });
 
   auto ef = std::make_shared<AuditDocumentFlags>();

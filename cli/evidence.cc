@@ -2,6 +2,8 @@
 
 #include <openssl/x509.h>
 
+#include <libxml/xmlwriter.h>
+
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
@@ -13,6 +15,7 @@
 #include "security-server/message_log.h"
 #include "signer/bytes_sign.h"
 #include "signer/verify.h"
+
 
 namespace axis::cli {
 namespace {
@@ -236,7 +239,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
   return report;
 }
 
-std::string EvidenceText(const Evidence& evidence, const EvidenceReport& report) {
+std::string EvidenceStory(const Evidence& evidence) {
   const StatusResponse& s = evidence.status();
   std::string out = absl::StrCat("Message ", evidence.message_id(), "\n");
   absl::StrAppend(&out, "  from ", FormatIdentifier(s.sender()), ", type ", s.document_type(),
@@ -253,6 +256,11 @@ std::string EvidenceText(const Evidence& evidence, const EvidenceReport& report)
     }
     absl::StrAppend(&out, "\n");
   }
+  return out;
+}
+
+std::string EvidenceText(const Evidence& evidence, const EvidenceReport& report) {
+  std::string out = EvidenceStory(evidence);
   if (report.has_document_report) {
     absl::StrAppend(&out, "\nThe document's signatures:\n", signer::ReportText(report.document));
   }
@@ -292,6 +300,74 @@ std::string EvidenceJson(const Evidence& evidence, const EvidenceReport& report)
     j["document"] = nlohmann::json::parse(signer::ReportJson(report.document));
   }
   return j.dump(2);
+}
+
+std::string AuditHtml(const std::string& title, bool ok, const std::string& story,
+                      const std::vector<EvidenceCheck>& checks,
+                      const std::string& signatures_text) {
+  UniquePtr<xmlBuffer> buf(xmlBufferCreate());
+  UniquePtr<xmlTextWriter> w(xmlNewTextWriterMemory(buf.get(), 0));
+  if (w == nullptr) {
+    return "";
+  }
+  auto x = [](const char* s) { return reinterpret_cast<const xmlChar*>(s); };
+  auto element = [&](const char* name, const std::string& text) {
+    xmlTextWriterWriteElement(w.get(), x(name), x(text.c_str()));
+  };
+  auto start = [&](const char* name, const char* cls = nullptr) {
+    xmlTextWriterStartElement(w.get(), x(name));
+    if (cls != nullptr) {
+      xmlTextWriterWriteAttribute(w.get(), x("class"), x(cls));
+    }
+  };
+  auto end = [&] { xmlTextWriterEndElement(w.get()); };
+  xmlTextWriterWriteDTD(w.get(), x("html"), nullptr, nullptr, nullptr);
+  start("html");
+  xmlTextWriterWriteAttribute(w.get(), x("lang"), x("vi"));
+  start("head");
+  xmlTextWriterStartElement(w.get(), x("meta"));
+  xmlTextWriterWriteAttribute(w.get(), x("charset"), x("utf-8"));
+  end();
+  element("title", title);
+  element("style",
+          "body{font-family:sans-serif;margin:2em;max-width:70em}"
+          "h1{font-size:1.4em}.ok{color:#126b2f}.fail{color:#a4161a;font-weight:bold}"
+          "table{border-collapse:collapse}td{border-top:1px solid #ccc;padding:.3em .6em;"
+          "vertical-align:top}pre{background:#f6f6f6;padding:1em;white-space:pre-wrap}");
+  end();  // head
+  start("body");
+  element("h1", title);
+  start("p", ok ? "ok" : "fail");
+  xmlTextWriterWriteString(w.get(), x(ok ? "Every check passed." : "NOT VALID: at least one check failed."));
+  end();
+  if (!story.empty()) {
+    element("h2", "The message");
+    element("pre", story);
+  }
+  if (!checks.empty()) {
+    element("h2", "Evidence checks");
+    start("table");
+    for (const EvidenceCheck& c : checks) {
+      start("tr");
+      start("td", c.ok ? "ok" : "fail");
+      xmlTextWriterWriteString(w.get(), x(c.ok ? "ok" : "FAIL"));
+      end();
+      element("td", c.what);
+      element("td", c.detail);
+      end();
+    }
+    end();  // table
+  }
+  if (!signatures_text.empty()) {
+    element("h2", "The document's signatures");
+    element("pre", signatures_text);
+  }
+  end();  // body
+  end();  // html
+  xmlTextWriterEndDocument(w.get());
+  w.reset();
+  return std::string(reinterpret_cast<const char*>(xmlBufferContent(buf.get())),
+                     static_cast<size_t>(xmlBufferLength(buf.get())));
 }
 
 }  // namespace axis::cli

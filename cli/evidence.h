@@ -54,6 +54,18 @@ std::string EvidenceText(const Evidence& evidence, const EvidenceReport& report)
 // EvidenceJson renders the same as one JSON document.
 std::string EvidenceJson(const Evidence& evidence, const EvidenceReport& report);
 
+// AuditHtml renders a self-contained HTML page (inline style, no scripts, no
+// external resources): the verdict, the story, every check, and the
+// signatures' report. `evidence` and `checks` may be empty (a document
+// audited on its own). Text is escaped by libxml2's writer.
+std::string AuditHtml(const std::string& title, bool ok, const std::string& story,
+                      const std::vector<EvidenceCheck>& checks,
+                      const std::string& signatures_text);
+
+// EvidenceStory is the story part of EvidenceText (who sent what to whom,
+// what became of it).
+std::string EvidenceStory(const Evidence& evidence);
+
 }  // namespace axis::cli
 
 #endif  // AXIS_CLI_EVIDENCE_H_

@@ -10,6 +10,7 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <libxml/xmlwriter.h>
 #include <libxml/xpath.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -77,6 +78,8 @@ AXIS_MAKE_DELETER(xmlXPathContext, xmlXPathFreeContext)
 AXIS_MAKE_DELETER(xmlXPathObject, xmlXPathFreeObject)
 AXIS_MAKE_DELETER(xmlChar, xmlFree)
 AXIS_MAKE_DELETER(xmlParserCtxt, xmlFreeParserCtxt)
+AXIS_MAKE_DELETER(xmlTextWriter, xmlFreeTextWriter)
+AXIS_MAKE_DELETER(xmlBuffer, xmlBufferFree)
 
 namespace axis::internal {
 // STACK_OF(X509) owns its certificates.

@@ -72,14 +72,20 @@ class AuditEvidenceTest : public SecurityServerFixture {
 TEST_F(AuditEvidenceTest, TellsTheStoryOfASentDecreeAndItsPackageChecksOutOffline) {
   std::string id = Delivered();
   const Agency& vpcp = agencies_["vpcp"];
+  std::string html = dir_ + "/story.html";
   auto story = Axis("vpcp", {"audit", "document", "--server", vpcp.gateway(), "--message", id,
-                             "--trust", PkiPath("roots.pem"), "--crl", PkiPath("crl.pem")});
+                             "--trust", PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"),
+                             "--html", html});
   EXPECT_EQ(story.exit_code, 0) << story.out << story.err;
   EXPECT_THAT(story.out, HasSubstr("to VN/GOV/000.00.00.G12/QLVB: DELIVERED"));
   EXPECT_THAT(story.out, HasSubstr("ok    envelope to VN/GOV/000.00.00.H49/QLVB: sealed by"));
   EXPECT_THAT(story.out, HasSubstr("ok    receipt from VN/GOV/000.00.00.G12/QLVB: signed by"));
   EXPECT_THAT(story.out, HasSubstr("(accepted)"));
   EXPECT_THAT(story.out, HasSubstr("every check passed"));
+  std::string page = Slurp(html);
+  EXPECT_THAT(page, HasSubstr("<h2>Evidence checks</h2>"));
+  EXPECT_THAT(page, HasSubstr("receipt from VN/GOV/000.00.00.H49/QLVB"));
+  EXPECT_THAT(page, HasSubstr("Every check passed."));
 
   std::string package = dir_ + "/evidence.asice";
   auto exported = Axis("vpcp", {"audit", "export", "--server", vpcp.gateway(), id, "-o", package});

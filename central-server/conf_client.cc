@@ -90,26 +90,6 @@ ConfAnchor ConfPoller::Anchor() const {
   return anchor_;
 }
 
-namespace {
-
-// AddSigners adds `certs` not yet in `anchor`; returns whether any was new.
-bool AddSigners(const google::protobuf::RepeatedPtrField<std::string>& certs, ConfAnchor* anchor) {
-  bool added = false;
-  for (const std::string& der : certs) {
-    bool known = false;
-    for (const std::string& have : anchor->signing_certs_der()) {
-      known = known || have == der;
-    }
-    if (!known) {
-      anchor->add_signing_certs_der(der);
-      added = true;
-    }
-  }
-  return added;
-}
-
-}  // namespace
-
 ConfPoller::~ConfPoller() { Stop(); }
 
 absl::Time ConfPoller::Now() const {
@@ -125,7 +105,7 @@ absl::StatusOr<std::unique_ptr<ConfPoller>> ConfPoller::Create(ConfPollerOptions
     absl::StatusOr<ConfAnchor> signers = ReadAnchor(poller->options_.cache_path + ".signers");
     if (signers.ok() && signers->instance() == poller->options_.anchor.instance()) {
       absl::MutexLock lock(&poller->mu_);
-      AddSigners(signers->signing_certs_der(), &poller->anchor_);
+      AddAnchorSigners(signers->signing_certs_der(), &poller->anchor_);
     }
     absl::StatusOr<SignedGlobalConf> cached = ReadSignedConf(poller->options_.cache_path);
     if (cached.ok()) {
@@ -155,7 +135,7 @@ absl::Status ConfPoller::Install(const SignedGlobalConf& signed_conf, bool write
     return verified.status();
   }
   ConfAnchor extended = Anchor();
-  bool new_signers = AddSigners(verified->conf.signing_certs_der(), &extended);
+  bool new_signers = AddAnchorSigners(verified->conf.signing_certs_der(), &extended);
   if (write_cache && !options_.cache_path.empty()) {
     if (new_signers) {
       AXIS_RETURN_IF_ERROR(WriteAnchor(extended, options_.cache_path + ".signers"));

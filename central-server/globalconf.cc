@@ -162,6 +162,18 @@ absl::StatusOr<VerifiedConf> VerifySignedConf(const SignedGlobalConf& signed_con
   return out;
 }
 
+bool AddAnchorSigners(const google::protobuf::RepeatedPtrField<std::string>& certs,
+                      ConfAnchor* anchor) {
+  bool added = false;
+  for (const std::string& der : certs) {
+    if (!Contains(anchor->signing_certs_der(), der)) {
+      anchor->add_signing_certs_der(der);
+      added = true;
+    }
+  }
+  return added;
+}
+
 absl::StatusOr<ConfAnchor> ReadAnchor(const std::string& path) {
   AXIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, size_t{1} << 20));
   ConfAnchor anchor;

@@ -50,6 +50,13 @@ absl::StatusOr<VerifiedConf> VerifySignedConf(const SignedGlobalConf& signed_con
                                               const ConfAnchor& anchor,
                                               const VerifiedConf* previous, absl::Time now);
 
+// AddAnchorSigners adds to `anchor` the signing certificates of `certs`
+// (DER) it does not list yet; true when it added any. Pollers keep the keys
+// a verified configuration announced this way, so a rotated key stays
+// trusted across restarts.
+bool AddAnchorSigners(const google::protobuf::RepeatedPtrField<std::string>& certs,
+                      ConfAnchor* anchor);
+
 // ReadAnchor / WriteAnchor: the anchor file is a ConfAnchor in Protobuf text
 // format (certificates as DER bytes).
 absl::StatusOr<ConfAnchor> ReadAnchor(const std::string& path);

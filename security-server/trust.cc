@@ -229,27 +229,6 @@ absl::StatusOr<std::shared_ptr<const ConfView>> BuildConfView(
 // ---------------------------------------------------------------------------
 // ConfHolder
 
-namespace {
-
-// AddSigners adds the certificates of `certs` that `anchor` lacks; true
-// when it added any.
-bool AddSigners(const google::protobuf::RepeatedPtrField<std::string>& certs, ConfAnchor* anchor) {
-  bool added = false;
-  for (const std::string& der : certs) {
-    bool known = false;
-    for (const std::string& have : anchor->signing_certs_der()) {
-      known = known || have == der;
-    }
-    if (!known) {
-      anchor->add_signing_certs_der(der);
-      added = true;
-    }
-  }
-  return added;
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<ConfHolder>> ConfHolder::Create(Options options) {
   if (options.bootstrap_file.empty() &&
       (options.anchor.central_address().empty() || options.anchor.central_tls_ca_der().empty())) {
@@ -263,7 +242,7 @@ absl::StatusOr<std::unique_ptr<ConfHolder>> ConfHolder::Create(Options options) 
     absl::StatusOr<ConfAnchor> signers = central::ReadAnchor(h->options_.cache_path + ".signers");
     if (signers.ok() && signers->instance() == h->options_.anchor.instance()) {
       absl::MutexLock l(&h->mu_);
-      AddSigners(signers->signing_certs_der(), &h->anchor_);
+      central::AddAnchorSigners(signers->signing_certs_der(), &h->anchor_);
     }
     absl::StatusOr<SignedGlobalConf> cached = central::ReadSignedConf(h->options_.cache_path);
     if (cached.ok()) {
@@ -344,7 +323,7 @@ absl::Status ConfHolder::Install(const SignedGlobalConf& signed_conf, bool write
       central::VerifiedConf v,
       central::VerifySignedConf(signed_conf, anchor,
                                 prev == nullptr ? nullptr : prev->verified.get(), at));
-  bool new_signers = AddSigners(v.conf.signing_certs_der(), &anchor);
+  bool new_signers = central::AddAnchorSigners(v.conf.signing_certs_der(), &anchor);
   AXIS_ASSIGN_OR_RETURN(std::shared_ptr<const ConfView> view,
                         BuildConfView(std::make_shared<central::VerifiedConf>(std::move(v))));
   if (write_cache && !options_.cache_path.empty()) {

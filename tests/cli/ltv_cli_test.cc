@@ -18,6 +18,7 @@
 #include "tests/testing/axis_cli.h"
 #include "tests/testing/paths.h"
 #include "tests/testing/process.h"
+#include "tests/tsa/trust_services_test.h"
 #include "tests/tsa/tsa_process.h"
 
 namespace axis::cli {
@@ -35,35 +36,13 @@ constexpr char kDocument[] =
     "  <NoiDung>Điều 1. Phê duyệt Đề án chuyển đổi số quốc gia.</NoiDung>\n"
     "</VanBan>\n";
 
-class LtvCliTest : public ::testing::Test {
+class LtvCliTest : public at::TrustServicesTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!at::LoopbackOnlyNetworkError().empty()) {
+  void SetUp() override {
+    SetUpTrustServices("ltv-cli");
+    if (IsSkipped() || HasFatalFailure()) {
       return;
     }
-    absl::StatusOr<at::TsaProcess> tsa =
-        at::StartTsaProcess(at::TestPkiTsa(at::BinDir(), at::PkiDir()));
-    ASSERT_TRUE(tsa.ok()) << tsa.status();
-    tsa_ = new at::TsaProcess(std::move(*tsa));
-    absl::StatusOr<at::OcspResponder> ocsp = at::StartOcspResponder();
-    ASSERT_TRUE(ocsp.ok()) << ocsp.status();
-    ocsp_ = new at::OcspResponder(std::move(*ocsp));
-  }
-  static void TearDownTestSuite() {
-    delete tsa_;
-    delete ocsp_;
-    tsa_ = nullptr;
-    ocsp_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (!at::LoopbackOnlyNetworkError().empty()) {
-      GTEST_SKIP() << "cannot isolate the OCSP responder (it listens on every interface): "
-                   << at::LoopbackOnlyNetworkError();
-    }
-    ASSERT_NE(tsa_, nullptr);
-    ASSERT_NE(ocsp_, nullptr);
-    dir_ = at::MakeTempDir("ltv-cli");
     ASSERT_TRUE(WriteFileAtomic(Path("in.xml"), kDocument).ok());
   }
 
@@ -96,13 +75,8 @@ class LtvCliTest : public ::testing::Test {
     return Axis(args);
   }
 
-  static at::TsaProcess* tsa_;
-  static at::OcspResponder* ocsp_;
-  std::string dir_;
 };
 
-at::TsaProcess* LtvCliTest::tsa_ = nullptr;
-at::OcspResponder* LtvCliTest::ocsp_ = nullptr;
 
 TEST_F(LtvCliTest, LongTermSignatureVerifiesOfflineWithTheResponderDown) {
   absl::StatusOr<at::OcspResponder> own = at::StartOcspResponder();

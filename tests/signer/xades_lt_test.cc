@@ -31,6 +31,7 @@
 #include "tests/ocsp/responder.h"
 #include "tests/signer/signer_fixture.h"
 #include "tests/testing/process.h"
+#include "tests/tsa/trust_services_test.h"
 #include "tests/tsa/tsa_process.h"
 
 namespace axis::signer::test {
@@ -181,36 +182,9 @@ std::string EnvelopedCoSignature(const std::string& xml, const SigningKey& key) 
   return SerializeXml(doc->get());
 }
 
-class XadesLtTest : public ::testing::Test {
+class XadesLtTest : public at::TrustServicesTest {
  protected:
-  static void SetUpTestSuite() {
-    if (!at::LoopbackOnlyNetworkError().empty()) {
-      return;
-    }
-    absl::StatusOr<at::TsaProcess> tsa =
-        at::StartTsaProcess(at::TestPkiTsa(at::BinDir(), at::PkiDir()));
-    ASSERT_TRUE(tsa.ok()) << tsa.status();
-    tsa_ = new at::TsaProcess(std::move(*tsa));
-    absl::StatusOr<at::OcspResponder> ocsp = at::StartOcspResponder();
-    ASSERT_TRUE(ocsp.ok()) << ocsp.status();
-    ocsp_ = new at::OcspResponder(std::move(*ocsp));
-  }
-  static void TearDownTestSuite() {
-    delete tsa_;
-    delete ocsp_;
-    tsa_ = nullptr;
-    ocsp_ = nullptr;
-  }
-
-  void SetUp() override {
-    if (!at::LoopbackOnlyNetworkError().empty()) {
-      GTEST_SKIP() << "cannot isolate the OCSP responder (it listens on every interface): "
-                   << at::LoopbackOnlyNetworkError();
-    }
-    ASSERT_NE(tsa_, nullptr);
-    ASSERT_NE(ocsp_, nullptr);
-    dir_ = at::MakeTempDir("xades-lt");
-  }
+  void SetUp() override { SetUpTrustServices("xades-lt"); }
 
   // SignNow is a B-B signature made now (the TSA and responder run on the
   // wall clock).
@@ -281,13 +255,8 @@ class XadesLtTest : public ::testing::Test {
     return ReadTestFile(resp);
   }
 
-  static at::TsaProcess* tsa_;
-  static at::OcspResponder* ocsp_;
-  std::string dir_;
 };
 
-at::TsaProcess* XadesLtTest::tsa_ = nullptr;
-at::OcspResponder* XadesLtTest::ocsp_ = nullptr;
 
 TEST_F(XadesLtTest, TimeStampIsOverTheExclusiveC14nOfSignatureValueAndVerifiesInOpenssl) {
   std::string xml = Extend(SignNow(kDocument, TestKeys().vpcp_leader), /*ltv=*/false);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "proto/conversions.h"
 #include "signer/bytes_sign.h"
 
 namespace axis::central {
@@ -16,18 +17,6 @@ namespace {
 constexpr absl::Duration kMaxClockSkew = absl::Minutes(5);
 // Configurations are a few MB even for thousands of members.
 constexpr size_t kMaxConfFileBytes = size_t{256} << 20;
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp out;
-  out.set_seconds(absl::ToUnixSeconds(t));
-  out.set_nanos(static_cast<int32_t>((t - absl::FromUnixSeconds(out.seconds())) /
-                                     absl::Nanoseconds(1)));
-  return out;
-}
 
 std::string Hex(absl::string_view bytes) { return absl::BytesToHexString(bytes); }
 
@@ -62,8 +51,8 @@ absl::StatusOr<SignedGlobalConf> SignGlobalConf(const std::string& conf_bytes,
   statement.set_instance(conf.instance());
   statement.set_version(conf.version());
   statement.set_conf_sha256(signer::Sha256(conf_bytes));
-  *statement.mutable_signed_at() = ToProto(signed_at);
-  *statement.mutable_expires_at() = ToProto(signed_at + validity);
+  *statement.mutable_signed_at() = ToProtoTime(signed_at);
+  *statement.mutable_expires_at() = ToProtoTime(signed_at + validity);
 
   SignedGlobalConf out;
   out.set_conf(conf_bytes);
@@ -122,8 +111,8 @@ absl::StatusOr<VerifiedConf> VerifySignedConf(const SignedGlobalConf& signed_con
                                 " does not match content version ", conf.version()));
   }
   // 4. Freshness.
-  absl::Time signed_at = FromProto(statement.signed_at());
-  absl::Time expires_at = FromProto(statement.expires_at());
+  absl::Time signed_at = FromProtoTime(statement.signed_at());
+  absl::Time expires_at = FromProtoTime(statement.expires_at());
   if (now >= expires_at) {
     return absl::FailedPreconditionError(
         absl::StrCat("global configuration refused: version ", conf.version(), " expired at ",

@@ -16,6 +16,7 @@
 #include "central.grpc.pb.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "proto/conversions.h"
 #include "proto/identifiers.h"
 #include "signer/bytes_sign.h"
 #include "signer/certs.h"
@@ -27,16 +28,13 @@ namespace {
 constexpr int kMaxMessageBytes = 16 << 20;
 
 grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) {
-    return grpc::Status::OK;
-  }
   if (s.code() == absl::StatusCode::kInternal || s.code() == absl::StatusCode::kDataLoss) {
     // Details (paths, SQL) stay in the local log.
     (void)std::fprintf(stderr, "event=central_error code=%d message=\"%s\"\n",
                        static_cast<int>(s.code()), std::string(s.message()).c_str());
     return grpc::Status(static_cast<grpc::StatusCode>(s.code()), "central server internal error");
   }
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+  return ToGrpcStatus(s);
 }
 
 grpc::Status Reply(const absl::StatusOr<uint64_t>& version, AdminReply* reply) {

@@ -19,6 +19,7 @@
 #include "cli/gateway_client.h"
 #include "common/files.h"
 #include "edxml/message.h"
+#include "proto/conversions.h"
 #include "evidence.grpc.pb.h"
 #include "signer/verify.h"
 #include "security-server/log_audit.h"
@@ -142,7 +143,7 @@ absl::StatusOr<std::pair<Evidence, std::string>> FetchEvidence(const Conn& conn,
   grpc::Status s = reader->Finish();
   if (!s.ok()) {
     *exit_code = FailRpc(s);
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    return FromGrpcStatus(s);
   }
   if (!have_evidence) {
     return absl::InvalidArgumentError("the server sent no evidence");

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/c_ptr.h"
 #include "edxml/message.h"
+#include "proto/conversions.h"
 #include "proto/identifiers.h"
 #include "security-server/log_audit.h"
 #include "security-server/message_log.h"
@@ -22,10 +23,6 @@ namespace {
 
 std::string Time(absl::Time t) {
   return absl::FormatTime("%Y-%m-%d %H:%M:%E3S UTC", t, absl::UTCTimeZone());
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& t) {
-  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
 std::string Subject(X509* cert) {
@@ -153,7 +150,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
     c.what = absl::StrCat("envelope to ", FormatIdentifier(h.recipient()));
     absl::StatusOr<std::string> who =
         SignedBy(e.cert_chain_der(), e.signature_algorithm(), e.header(), e.signature(),
-                 h.sender().member_code(), trust, FromProto(h.created_at()));
+                 h.sender().member_code(), trust, FromProtoTime(h.created_at()));
     if (!who.ok()) {
       c.detail = absl::StrCat("envelope signature: ", who.status().message());
     } else if (h.message_id() != evidence.message_id()) {
@@ -162,7 +159,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
       c.detail = "header's payload SHA-256 is not this document's";
     } else {
       c.ok = true;
-      c.detail = absl::StrCat("sealed by ", *who, " at ", Time(FromProto(h.created_at())),
+      c.detail = absl::StrCat("sealed by ", *who, " at ", Time(FromProtoTime(h.created_at())),
                               e.ocsp_response().empty() ? "" : "; OCSP response stapled");
       envelope_hashes.push_back(signer::Sha256(e.header()));
     }
@@ -179,7 +176,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
     c.what = absl::StrCat("receipt from ", FormatIdentifier(b.recipient()));
     absl::StatusOr<std::string> who =
         SignedBy(r.cert_chain_der(), r.signature_algorithm(), r.body(), r.signature(),
-                 b.recipient().member_code(), trust, FromProto(b.received_at()));
+                 b.recipient().member_code(), trust, FromProtoTime(b.received_at()));
     bool known_envelope = std::find(envelope_hashes.begin(), envelope_hashes.end(),
                                     b.envelope_sha256()) != envelope_hashes.end();
     if (!who.ok()) {
@@ -190,7 +187,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
       c.detail = "receipt is for an envelope that is not in the evidence";
     } else {
       c.ok = true;
-      c.detail = absl::StrCat("signed by ", *who, ", received ", Time(FromProto(b.received_at())));
+      c.detail = absl::StrCat("signed by ", *who, ", received ", Time(FromProtoTime(b.received_at())));
     }
     report.checks.push_back(std::move(c));
   }
@@ -244,15 +241,15 @@ std::string EvidenceStory(const Evidence& evidence) {
   std::string out = absl::StrCat("Message ", evidence.message_id(), "\n");
   absl::StrAppend(&out, "  from ", FormatIdentifier(s.sender()), ", type ", s.document_type(),
                   s.dms_reference().empty() ? "" : absl::StrCat(", reference ", s.dms_reference()),
-                  ", accepted ", Time(FromProto(s.created_at())), "\n");
+                  ", accepted ", Time(FromProtoTime(s.created_at())), "\n");
   absl::StrAppend(&out, "  exported by ", evidence.exported_by(), " at ",
-                  Time(FromProto(evidence.exported_at())), "\n");
+                  Time(FromProtoTime(evidence.exported_at())), "\n");
   for (const RecipientStatus& r : s.recipients()) {
     absl::StrAppend(&out, "  to ", FormatIdentifier(r.recipient()), ": ",
                     RecipientStatus::State_Name(r.state()));
     for (const BusinessStatus& b : r.statuses()) {
       absl::StrAppend(&out, "; status ", b.code(), b.text().empty() ? "" : " ", b.text(), " at ",
-                      Time(FromProto(b.at())));
+                      Time(FromProtoTime(b.at())));
     }
     absl::StrAppend(&out, "\n");
   }

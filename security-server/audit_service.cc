@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "proto/conversions.h"
 #include "security-server/log_audit.h"
 #include "security-server/message_log.h"
 
@@ -13,21 +15,6 @@ namespace axis::ss {
 namespace {
 
 constexpr size_t kChunkBytes = size_t{1} << 20;
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) {
-    return grpc::Status::OK;
-  }
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-google::protobuf::Timestamp Now() {
-  absl::Time now = absl::Now();
-  google::protobuf::Timestamp t;
-  t.set_seconds(absl::ToUnixSeconds(now));
-  t.set_nanos(static_cast<int32_t>((now - absl::FromUnixSeconds(t.seconds())) / absl::Nanoseconds(1)));
-  return t;
-}
 
 std::string Column(sqlite3_stmt* st, int i) {
   const void* p = sqlite3_column_blob(st, i);
@@ -100,7 +87,7 @@ absl::StatusOr<Evidence> AuditService::Collect(const std::set<std::string>& allo
   Evidence out;
   out.set_message_id(id);
   out.set_exported_by(deps_.exported_by);
-  *out.mutable_exported_at() = Now();
+  *out.mutable_exported_at() = ToProtoTime(absl::Now());
   AXIS_ASSIGN_OR_RETURN(*out.mutable_status(), deps_.status(allowed, id));
   AXIS_ASSIGN_OR_RETURN(std::vector<OutboxRow> rows, deps_.store->OutboxOf(id));
   for (const OutboxRow& r : rows) {
@@ -132,11 +119,11 @@ grpc::Status AuditService::GetEvidence(grpc::ServerContext* context, const Evide
                                        grpc::ServerWriter<EvidenceResponse>* writer) {
   absl::StatusOr<std::set<std::string>> allowed = deps_.authenticate(context);
   if (!allowed.ok()) {
-    return ToGrpc(allowed.status());
+    return ToGrpcStatus(allowed.status());
   }
   absl::StatusOr<Evidence> evidence = Collect(*allowed, request->message_id());
   if (!evidence.ok()) {
-    return ToGrpc(evidence.status());
+    return ToGrpcStatus(evidence.status());
   }
   std::string path = deps_.spool->PathOf(evidence->payload_sha256());
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

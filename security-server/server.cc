@@ -13,7 +13,6 @@
 #include <utility>
 
 #include <google/protobuf/text_format.h>
-#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
@@ -28,6 +27,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "edxml/message.h"
+#include "proto/conversions.h"
 #include "proto/identifiers.h"
 #include "security_server.grpc.pb.h"
 #include "security-server/audit_service.h"
@@ -50,24 +50,6 @@ constexpr size_t kChunk = 1024 * 1024;
 constexpr int kWindow = 2 * 1024 * 1024;
 // Accepted rows queued for the relay workers directly by Send, at most.
 constexpr size_t kDirectQueueMax = 256;
-
-grpc::Status ToGrpc(const absl::Status& s) {
-  if (s.ok()) {
-    return grpc::Status::OK;
-  }
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
-}
-
-absl::Status FromGrpc(const grpc::Status& s) {
-  if (s.ok()) {
-    return absl::OkStatus();
-  }
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
-}
 
 std::string NewMessageId() {
   unsigned char b[16];
@@ -517,7 +499,7 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
     eh.set_message_id(m.id);
     *eh.mutable_sender() = h.sender();
     *eh.mutable_recipient() = h.recipients(static_cast<int>(i));
-    *eh.mutable_created_at() = ToProto(now);
+    *eh.mutable_created_at() = ToProtoTime(now);
     eh.set_payload_sha256(digest);
     eh.set_payload_size(size);
     eh.set_content_type(m.content_type);
@@ -590,7 +572,7 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
         m->set_dms_reference(row.dms_reference);
         m->set_payload_sha256(row.payload_sha256);
         m->set_payload_size(row.payload_size);
-        *m->mutable_received_at() = ToProto(row.received_at);
+        *m->mutable_received_at() = ToProtoTime(row.received_at);
         m->set_in_reply_to(row.in_reply_to);
         m->set_status_code(row.status_code);
         m->set_status_text(row.status_text);
@@ -676,7 +658,7 @@ absl::StatusOr<StatusResponse> Server::DoStatus(const std::set<std::string>& all
     AXIS_ASSIGN_OR_RETURN(*out.mutable_sender(), ParseSubsystemId(m->sender));
     out.set_document_type(m->document_type);
     out.set_dms_reference(m->dms_reference);
-    *out.mutable_created_at() = ToProto(m->created_at);
+    *out.mutable_created_at() = ToProtoTime(m->created_at);
     AXIS_ASSIGN_OR_RETURN(std::vector<OutboxRow> rows, store_->OutboxOf(id));
     AXIS_ASSIGN_OR_RETURN(std::vector<StatusRow> statuses, store_->StatusesOf(id));
     for (const OutboxRow& r : rows) {
@@ -701,14 +683,14 @@ absl::StatusOr<StatusResponse> Server::DoStatus(const std::set<std::string>& all
         rs->mutable_receipt()->ParseFromString(r.receipt);
       }
       rs->set_attempts(static_cast<uint32_t>(r.attempts));
-      *rs->mutable_updated_at() = ToProto(r.updated_at);
+      *rs->mutable_updated_at() = ToProtoTime(r.updated_at);
       for (const StatusRow& s : statuses) {
         if (s.recipient == r.recipient) {
           BusinessStatus* b = rs->add_statuses();
           b->set_code(s.code);
           b->set_text(s.text);
           b->set_status_message_id(s.status_message_id);
-          *b->mutable_at() = ToProto(s.at);
+          *b->mutable_at() = ToProtoTime(s.at);
         }
       }
     }
@@ -726,7 +708,7 @@ absl::StatusOr<StatusResponse> Server::DoStatus(const std::set<std::string>& all
     AXIS_ASSIGN_OR_RETURN(*rs->mutable_recipient(), ParseSubsystemId(r.recipient));
     rs->set_state(r.acked ? RecipientStatus::ACKNOWLEDGED : RecipientStatus::DELIVERED);
     rs->mutable_receipt()->ParseFromString(r.receipt);
-    *rs->mutable_updated_at() = ToProto(r.received_at);
+    *rs->mutable_updated_at() = ToProtoTime(r.received_at);
   }
   if (out.recipients().empty()) {
     return absl::NotFoundError(absl::StrCat("status: no message ", id, " for this client"));
@@ -776,11 +758,11 @@ grpc::Status GatewayService::Send(grpc::ServerContext* c, grpc::ServerReader<Sen
                                   SendResponse* out) {
   absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
   if (!allowed.ok()) {
-    return ToGrpc(allowed.status());
+    return ToGrpcStatus(allowed.status());
   }
   absl::StatusOr<SendResponse> resp = s_->DoSend(*allowed, r);
   if (!resp.ok()) {
-    return ToGrpc(resp.status());
+    return ToGrpcStatus(resp.status());
   }
   *out = std::move(*resp);
   return grpc::Status::OK;
@@ -790,28 +772,28 @@ grpc::Status GatewayService::Receive(grpc::ServerContext* c, const ReceiveReques
                                      grpc::ServerWriter<ReceiveResponse>* w) {
   absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
   if (!allowed.ok()) {
-    return ToGrpc(allowed.status());
+    return ToGrpcStatus(allowed.status());
   }
-  return ToGrpc(s_->DoReceive(*allowed, *req, c, w));
+  return ToGrpcStatus(s_->DoReceive(*allowed, *req, c, w));
 }
 
 grpc::Status GatewayService::Ack(grpc::ServerContext* c, const AckRequest* req, AckResponse*) {
   absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
   if (!allowed.ok()) {
-    return ToGrpc(allowed.status());
+    return ToGrpcStatus(allowed.status());
   }
-  return ToGrpc(s_->DoAck(*allowed, *req));
+  return ToGrpcStatus(s_->DoAck(*allowed, *req));
 }
 
 grpc::Status GatewayService::Status(grpc::ServerContext* c, const StatusRequest* req,
                                     StatusResponse* out) {
   absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
   if (!allowed.ok()) {
-    return ToGrpc(allowed.status());
+    return ToGrpcStatus(allowed.status());
   }
   absl::StatusOr<StatusResponse> r = s_->DoStatus(*allowed, req->message_id());
   if (!r.ok()) {
-    return ToGrpc(r.status());
+    return ToGrpcStatus(r.status());
   }
   *out = std::move(*r);
   return grpc::Status::OK;
@@ -821,11 +803,11 @@ grpc::Status GatewayService::ListAgencies(grpc::ServerContext* c, const ListAgen
                                           ListAgenciesResponse* out) {
   absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
   if (!allowed.ok()) {
-    return ToGrpc(allowed.status());
+    return ToGrpcStatus(allowed.status());
   }
   absl::StatusOr<ListAgenciesResponse> r = s_->DoListAgencies();
   if (!r.ok()) {
-    return ToGrpc(r.status());
+    return ToGrpcStatus(r.status());
   }
   *out = std::move(*r);
   return grpc::Status::OK;
@@ -835,11 +817,11 @@ grpc::Status GatewayService::ListSent(grpc::ServerContext* c, const ListSentRequ
                                       ListSentResponse* out) {
   absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
   if (!allowed.ok()) {
-    return ToGrpc(allowed.status());
+    return ToGrpcStatus(allowed.status());
   }
   absl::StatusOr<ListSentResponse> r = s_->DoListSent(*allowed, *req);
   if (!r.ok()) {
-    return ToGrpc(r.status());
+    return ToGrpcStatus(r.status());
   }
   *out = std::move(*r);
   return grpc::Status::OK;
@@ -1045,7 +1027,7 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   ReceiptBody body;
   body.set_message_id(h.message_id());
   body.set_envelope_sha256(ce.header_sha256);
-  *body.mutable_received_at() = ToProto(now);
+  *body.mutable_received_at() = ToProtoTime(now);
   *body.mutable_sender() = h.sender();
   *body.mutable_recipient() = h.recipient();
   AXIS_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(body, seal_));
@@ -1106,7 +1088,7 @@ grpc::Status RelayService::Deliver(grpc::ServerContext* c, grpc::ServerReader<De
       std::fprintf(stderr, "relay: internal error: %s\n", std::string(st.message()).c_str());
       return grpc::Status(grpc::StatusCode::INTERNAL, "internal error at the recipient");
     }
-    return ToGrpc(st);
+    return ToGrpcStatus(st);
   }
   *out = std::move(*receipt);
   return grpc::Status::OK;
@@ -1264,7 +1246,7 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
   ::close(fd);
   grpc::Status st = w->Finish();
   if (!st.ok()) {
-    return FromGrpc(st);
+    return FromGrpcStatus(st);
   }
   std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
   if (auth != nullptr) {

@@ -7,32 +7,23 @@
 
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "central-server/globalconf.h"
+#include "common/server_main.h"
 #include "security-server/server.h"
 
 int main(int argc, char** argv) {
-  std::string config_path;
-  bool check_only = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (a.rfind("--config=", 0) == 0) {
-      config_path = a.substr(9);
-    } else if (a == "--check-config") {
-      check_only = true;
-    } else {
-      std::fprintf(stderr, "usage: axis-security-server --config FILE [--check-config]\n");
-      return 2;
-    }
+  axis::ServerFlags flags;
+  if (std::optional<int> exit_code =
+          axis::ParseServerFlags(argc, argv, "axis-security-server",
+                                 "usage: axis-security-server --config FILE [--check-config]\n",
+                                 &flags)) {
+    return *exit_code;
   }
-  if (config_path.empty()) {
-    std::fprintf(stderr, "usage: axis-security-server --config FILE [--check-config]\n");
-    return 2;
-  }
+  const std::string& config_path = flags.config_path;
   absl::StatusOr<axis::ServerConfig> config = axis::ss::LoadServerConfig(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "axis-security-server: %s\n", std::string(config.status().message()).c_str());
@@ -54,7 +45,7 @@ int main(int argc, char** argv) {
                  config_path.c_str(), config->anchor_path().c_str());
     return 2;
   }
-  if (check_only) {
+  if (flags.check_only) {
     std::printf("%s: OK\n", config_path.c_str());
     return 0;
   }
@@ -65,11 +56,7 @@ int main(int argc, char** argv) {
   // every lock, measurable at thousands of messages a second.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   // Block the stop signals in every thread; the main thread waits for them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  axis::StopSignals stop;
   signal(SIGPIPE, SIG_IGN);
 
   absl::StatusOr<std::unique_ptr<axis::ss::SecurityServer>> server =
@@ -81,8 +68,7 @@ int main(int argc, char** argv) {
   std::printf("gateway listening on 127.0.0.1:%d\n", (*server)->gateway_port());
   std::printf("relay listening on 127.0.0.1:%d\n", (*server)->relay_port());
   std::fflush(stdout);
-  int sig = 0;
-  sigwait(&stop, &sig);
+  int sig = stop.Wait();
   std::fprintf(stderr, "axis-security-server: signal %d, shutting down\n", sig);
   (*server)->Shutdown();
   return 0;

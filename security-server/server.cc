@@ -12,7 +12,6 @@
 #include <thread>
 #include <utility>
 
-#include <google/protobuf/text_format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
@@ -29,6 +28,7 @@
 #include "edxml/message.h"
 #include "proto/conversions.h"
 #include "proto/identifiers.h"
+#include "proto/text_config.h"
 #include "security_server.grpc.pb.h"
 #include "security-server/audit_service.h"
 #include "security-server/edxml_check.h"
@@ -1451,11 +1451,8 @@ std::vector<std::string> CheckServerConfig(const ServerConfig& c) {
 }
 
 absl::StatusOr<ServerConfig> LoadServerConfig(const std::string& path) {
-  AXIS_ASSIGN_OR_RETURN(std::string text, ReadFile(path, size_t{1} << 20));
   ServerConfig c;
-  if (!google::protobuf::TextFormat::ParseFromString(text, &c)) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": not a ServerConfig in text format"));
-  }
+  AXIS_RETURN_IF_ERROR(ReadTextConfig(path, &c));
   std::vector<std::string> problems = CheckServerConfig(c);
   if (!problems.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": ", absl::StrJoin(problems, "; ")));

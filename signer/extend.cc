@@ -60,34 +60,6 @@ struct Certs {
   }
 };
 
-std::vector<UniquePtr<X509>> KeyInfoCertificates(xmlNode* sig) {
-  std::vector<UniquePtr<X509>> out;
-  xmlNode* key_info = FirstChildElement(sig, kDsigNs, "KeyInfo");
-  for (xmlNode* data : ChildElements(key_info)) {
-    if (!IsElement(data, kDsigNs, "X509Data")) {
-      continue;
-    }
-    for (xmlNode* c : ChildElements(data)) {
-      if (!IsElement(c, kDsigNs, "X509Certificate")) {
-        continue;
-      }
-      std::string b64;
-      for (char ch : NodeText(c)) {
-        if (!absl::ascii_isspace(static_cast<unsigned char>(ch))) {
-          b64.push_back(ch);
-        }
-      }
-      std::string der;
-      if (absl::Base64Unescape(b64, &der)) {
-        if (absl::StatusOr<UniquePtr<X509>> cert = ParseDerCertificate(der); cert.ok()) {
-          out.push_back(std::move(*cert));
-        }
-      }
-    }
-  }
-  return out;
-}
-
 // SignerCertificate is the KeyInfo certificate XAdES SigningCertificateV2
 // names, or nullptr.
 X509* SignerCertificate(xmlNode* qp, const std::vector<UniquePtr<X509>>& certs) {
@@ -99,13 +71,7 @@ X509* SignerCertificate(xmlNode* qp, const std::vector<UniquePtr<X509>>& certs) 
   const EVP_MD* md = internal::DigestForHref(
       AttrValue(FirstChildElement(digest, kDsigNs, "DigestMethod"), "Algorithm"));
   std::string want;
-  std::string b64;
-  for (char ch : NodeText(FirstChildElement(digest, kDsigNs, "DigestValue"))) {
-    if (!absl::ascii_isspace(static_cast<unsigned char>(ch))) {
-      b64.push_back(ch);
-    }
-  }
-  if (md == nullptr || !absl::Base64Unescape(b64, &want)) {
+  if (md == nullptr || !DecodeBase64Text(FirstChildElement(digest, kDsigNs, "DigestValue"), &want)) {
     return nullptr;
   }
   for (const auto& c : certs) {
@@ -267,7 +233,7 @@ absl::Status AddTimestamp(xmlDoc* doc, xmlNode* sig, const std::string& sig_id,
 absl::Status AddLongTermValues(xmlDoc* doc, xmlNode* sig, const std::string& sig_id,
                                const internal::UnsignedValues& existing,
                                const ExtendOptions& options) {
-  std::vector<UniquePtr<X509>> key_info = KeyInfoCertificates(sig);
+  std::vector<UniquePtr<X509>> key_info = internal::KeyInfoCertificates(sig, nullptr);
   X509* signer = SignerCertificate(internal::QualifyingProperties(sig), key_info);
   if (signer == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(

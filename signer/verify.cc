@@ -33,16 +33,6 @@ constexpr char kEnvelopedHref[] = "http://www.w3.org/2000/09/xmldsig#enveloped-s
 
 const xmlChar* X(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
 
-std::string StripSpace(absl::string_view s) {
-  std::string out;
-  for (char c : s) {
-    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 bool HasSignatureAncestor(xmlNode* node) {
   for (xmlNode* p = node->parent; p != nullptr && p->type == XML_ELEMENT_NODE; p = p->parent) {
     if (IsElement(p, kDsigNs, "Signature")) {
@@ -369,8 +359,7 @@ bool SigningCertificateDigest(xmlNode* signed_props, std::string* method, std::s
     return false;
   }
   *method = AttrValue(FirstChildElement(digest, kDsigNs, "DigestMethod"), "Algorithm");
-  return absl::Base64Unescape(StripSpace(NodeText(FirstChildElement(digest, kDsigNs, "DigestValue"))),
-                              value);
+  return DecodeBase64Text(FirstChildElement(digest, kDsigNs, "DigestValue"), value);
 }
 
 void ReadXades(xmlNode* signed_props, SignatureReport* r) {
@@ -1015,29 +1004,7 @@ SignatureReport VerifyOne(const Context& ctx, xmlNode* sig, int index) {
   }
 
   // Certificates: KeyInfo is a hint; the signed properties name the signer.
-  std::vector<UniquePtr<X509>> certs;
-  xmlNode* key_info = FirstChildElement(sig, kDsigNs, "KeyInfo");
-  for (xmlNode* data : ChildElements(key_info)) {
-    if (!IsElement(data, kDsigNs, "X509Data")) {
-      continue;
-    }
-    for (xmlNode* c : ChildElements(data)) {
-      if (!IsElement(c, kDsigNs, "X509Certificate")) {
-        continue;
-      }
-      std::string der;
-      absl::StatusOr<UniquePtr<X509>> cert =
-          absl::Base64Unescape(StripSpace(NodeText(c)), &der)
-              ? ParseDerCertificate(der)
-              : absl::StatusOr<UniquePtr<X509>>(absl::InvalidArgumentError("bad base64"));
-      if (!cert.ok()) {
-        r.reasons.push_back(absl::StrCat("KeyInfo holds an unreadable certificate: ",
-                                         cert.status().message()));
-        continue;
-      }
-      certs.push_back(std::move(*cert));
-    }
-  }
+  std::vector<UniquePtr<X509>> certs = internal::KeyInfoCertificates(sig, &r.reasons);
   X509* signer = nullptr;
   if (r.xades) {
     std::string method, digest;

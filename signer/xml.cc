@@ -10,6 +10,8 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "signer/internal/rsa_pss.h"
 
@@ -188,6 +190,19 @@ bool IsInside(const xmlNode* node, const xmlNode* ancestor) {
     }
   }
   return false;
+}
+
+bool DecodeBase64Text(const xmlNode* node, std::string* out) {
+  if (node == nullptr) {
+    return false;
+  }
+  std::string b64;
+  for (char c : NodeText(node)) {
+    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) {
+      b64.push_back(c);
+    }
+  }
+  return absl::Base64Unescape(b64, out);
 }
 
 std::string NodeText(const xmlNode* node) {

@@ -62,6 +62,11 @@ bool IsInside(const xmlNode* node, const xmlNode* ancestor);
 // NodeText returns the text content of `node` (empty for nullptr).
 std::string NodeText(const xmlNode* node);
 
+// DecodeBase64Text decodes the base64 text content of `node` into `out`,
+// ignoring whitespace (XML-DSig wraps base64 lines); false when the text is
+// not base64 (or `node` is nullptr).
+bool DecodeBase64Text(const xmlNode* node, std::string* out);
+
 // AttrValue returns the value of the attribute `name` (no namespace), or
 // nullopt-like empty with `*present` false when absent.
 std::string AttrValue(const xmlNode* node, const char* name, bool* present = nullptr);

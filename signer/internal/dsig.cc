@@ -6,6 +6,8 @@
 #include <functional>
 #include <set>
 
+#include "absl/strings/str_cat.h"
+#include "signer/certs.h"
 #include "signer/internal/rsa_pss.h"
 #include "signer/xml.h"
 
@@ -146,6 +148,35 @@ std::vector<xmlNode*> FindSignatures(xmlDoc* doc) {
       out.push_back(n);
     }
   });
+  return out;
+}
+
+std::vector<UniquePtr<X509>> KeyInfoCertificates(xmlNode* sig, std::vector<std::string>* problems) {
+  std::vector<UniquePtr<X509>> out;
+  xmlNode* key_info = FirstChildElement(sig, kDsigNs, "KeyInfo");
+  for (xmlNode* data : ChildElements(key_info)) {
+    if (!IsElement(data, kDsigNs, "X509Data")) {
+      continue;
+    }
+    for (xmlNode* c : ChildElements(data)) {
+      if (!IsElement(c, kDsigNs, "X509Certificate")) {
+        continue;
+      }
+      std::string der;
+      absl::StatusOr<UniquePtr<X509>> cert =
+          DecodeBase64Text(c, &der)
+              ? ParseDerCertificate(der)
+              : absl::StatusOr<UniquePtr<X509>>(absl::InvalidArgumentError("bad base64"));
+      if (!cert.ok()) {
+        if (problems != nullptr) {
+          problems->push_back(absl::StrCat("KeyInfo holds an unreadable certificate: ",
+                                           cert.status().message()));
+        }
+        continue;
+      }
+      out.push_back(std::move(*cert));
+    }
+  }
   return out;
 }
 

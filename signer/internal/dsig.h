@@ -52,6 +52,12 @@ inline bool IsAllowedDigest(const std::string& href) { return DigestForHref(href
 // for xmlSecDSigCtx::signKey; nullptr when xmlsec refuses it.
 UniquePtr<xmlSecKey> XmlSecKeyFor(EVP_PKEY* key);
 
+// KeyInfoCertificates returns the certificates in the ds:KeyInfo/X509Data of
+// signature `sig`, in document order (a hint: the signed properties say
+// which one signed). Each unreadable one is skipped and, when `problems` is
+// given, described there.
+std::vector<UniquePtr<X509>> KeyInfoCertificates(xmlNode* sig, std::vector<std::string>* problems);
+
 // IsC14n reports whether href is one of the canonicalization methods.
 bool IsC14n(const std::string& href);
 

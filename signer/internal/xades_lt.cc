@@ -28,16 +28,6 @@ int InSubtree(void* data, xmlNodePtr node, xmlNodePtr parent) {
   return 0;
 }
 
-std::string Base64Text(const xmlNode* node) {
-  std::string out;
-  for (char c : NodeText(node)) {
-    if (!absl::ascii_isspace(static_cast<unsigned char>(c))) {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string Where(const xmlNode* n) {
   return absl::StrCat(reinterpret_cast<const char*>(n->name), " at ", NodePath(n));
 }
@@ -91,7 +81,7 @@ void Values(xmlNode* container, const char* value_name, std::vector<std::string>
     }
     CheckPlain(v, true, problems);
     std::string der;
-    if (!absl::Base64Unescape(Base64Text(v), &der) || der.empty()) {
+    if (!DecodeBase64Text(v, &der) || der.empty()) {
       problems->push_back(absl::StrCat(Where(v), " is not base64"));
       continue;
     }
@@ -187,7 +177,7 @@ UnsignedValues ReadUnsignedProperties(xmlNode* up, std::vector<std::string>* pro
         } else if (IsElement(q, kXadesNs, "EncapsulatedTimeStamp") && tokens == 0) {
           ++tokens;
           CheckPlain(q, true, problems);
-          if (!absl::Base64Unescape(Base64Text(q), &ts.token_der) || ts.token_der.empty()) {
+          if (!DecodeBase64Text(q, &ts.token_der) || ts.token_der.empty()) {
             problems->push_back(absl::StrCat(Where(q), " is not base64"));
           }
         } else {

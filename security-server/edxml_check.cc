@@ -22,13 +22,26 @@ bool IsEdxmlDocumentType(const std::string& document_type) {
   return absl::AsciiStrToLower(document_type) == "edxml";
 }
 
-absl::Status CheckEdxmlArrival(const std::string& path, const Identifier& sender_member,
-                               const Identifier& recipient_member) {
+absl::StatusOr<edxml::Message> ReadEdxmlArrival(const std::string& path) {
   absl::StatusOr<edxml::Message> m = edxml::ReadMessageFile(path);
   if (!m.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("edXML: ", m.status().message()));
   }
-  std::vector<edxml::Problem> problems = edxml::Validate(*m);
+  return m;
+}
+
+absl::Status CheckEdxmlArrival(const std::string& path, const Identifier& sender_member,
+                               const Identifier& recipient_member) {
+  absl::StatusOr<edxml::Message> m = ReadEdxmlArrival(path);
+  if (!m.ok()) {
+    return m.status();
+  }
+  return CheckEdxmlArrival(*m, sender_member, recipient_member);
+}
+
+absl::Status CheckEdxmlArrival(const edxml::Message& message, const Identifier& sender_member,
+                               const Identifier& recipient_member, const std::string& status_code) {
+  std::vector<edxml::Problem> problems = edxml::Validate(message);
   for (const edxml::Problem& p : problems) {
     if (p.severity == edxml::Severity::kError) {
       return absl::InvalidArgumentError(absl::StrCat("edXML is not valid: ", p.ToString()));
@@ -36,20 +49,25 @@ absl::Status CheckEdxmlArrival(const std::string& path, const Identifier& sender
   }
   const std::string& sender = sender_member.member_code();
   const std::string& recipient = recipient_member.member_code();
-  if (m->kind == edxml::MessageKind::kStatus) {
-    std::string from = OrganId(m->status.from);
+  if (message.kind == edxml::MessageKind::kStatus) {
+    std::string from = OrganId(message.status.from);
     if (from != sender) {
       return absl::InvalidArgumentError(absl::StrCat(
           "edXML status is From \"", from, "\" but came from member ", FormatIdentifier(sender_member)));
     }
+    std::string code = message.status.status_code.value_or("");
+    if (!status_code.empty() && code != status_code) {
+      return absl::InvalidArgumentError(absl::StrCat("edXML status has StatusCode \"", code,
+                                                     "\" but its envelope says ", status_code));
+    }
     return absl::OkStatus();
   }
-  std::string from = OrganId(m->header.from);
+  std::string from = OrganId(message.header.from);
   if (from != sender) {
     return absl::InvalidArgumentError(absl::StrCat(
         "edXML document is From \"", from, "\" but came from member ", FormatIdentifier(sender_member)));
   }
-  for (const edxml::Organization& to : m->header.to) {
+  for (const edxml::Organization& to : message.header.to) {
     if (OrganId(to) == recipient) {
       return absl::OkStatus();
     }

@@ -26,10 +26,12 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "edxml/message.h"
+#include "edxml/reader.h"
 #include "proto/conversions.h"
 #include "proto/identifiers.h"
 #include "proto/text_config.h"
 #include "security_server.grpc.pb.h"
+#include "security-server/answers.h"
 #include "security-server/audit_service.h"
 #include "security-server/edxml_check.h"
 #include "security-server/message_log.h"
@@ -148,6 +150,18 @@ class Server : public SecurityServer {
                                          const Envelope& envelope,
                                          grpc::ServerReader<DeliverRequest>* r);
   bool AccessAllowed(const Identifier& sender, const Identifier& recipient, const ConfView& conf);
+  // VerifyDocumentSignatures verifies the XML signatures of the payload
+  // `digest`, keeps the report beside it (and in `report_json`) and says
+  // why they are not valid. `unsigned_ok`: no signature at all is fine.
+  absl::Status VerifyDocumentSignatures(const EnvelopeHeader& h, const ConfView& conf,
+                                        const std::string& digest, absl::Time now,
+                                        bool unsigned_ok, std::string* report_json);
+  // AnswerRefusal stores and queues the edXML status 02 answering a refused
+  // edXML document (answers.h); failures are only reported on stderr.
+  void AnswerRefusal(const EnvelopeHeader& h, const edxml::Message& document,
+                     const absl::Status& why, absl::Time now);
+  // Enqueue hands accepted outbox rows straight to the relay workers.
+  void Enqueue(std::vector<OutboxRow> rows);
   absl::Status Refuse(const std::string& id, const std::string& peer, const absl::Status& why);
 
   // --- outbox
@@ -520,28 +534,32 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
     rows.push_back(std::move(o));
   }
   AXIS_RETURN_IF_ERROR(store_->AcceptMessage(m, rows, log));
-  {
-    // Hand the new rows straight to the relay workers (bounded; beyond
-    // that, and after a restart, the dispatcher reads them from the store):
-    // re-reading the outbox for every Send cost more than the delivery.
-    absl::MutexLock l(&mu_);
-    for (OutboxRow& o : rows) {
-      if (queue_.size() >= kDirectQueueMax) {
-        wake_ = true;
-        break;
-      }
-      if (inflight_.insert({o.message_id, o.recipient}).second) {
-        o.payload_sha256 = digest;
-        o.payload_size = size;
-        queue_.push_back(std::move(o));
-      }
-    }
+  for (OutboxRow& o : rows) {
+    o.payload_sha256 = digest;
+    o.payload_size = size;
   }
+  Enqueue(std::move(rows));
   SendResponse out;
   out.set_message_id(m.id);
   out.set_payload_sha256(digest);
   out.set_payload_size(size);
   return out;
+}
+
+void Server::Enqueue(std::vector<OutboxRow> rows) {
+  // Bounded; beyond that, and after a restart, the dispatcher reads them
+  // from the store: re-reading the outbox for every Send cost more than the
+  // delivery.
+  absl::MutexLock l(&mu_);
+  for (OutboxRow& o : rows) {
+    if (queue_.size() >= kDirectQueueMax) {
+      wake_ = true;
+      break;
+    }
+    if (inflight_.insert({o.message_id, o.recipient}).second) {
+      queue_.push_back(std::move(o));
+    }
+  }
 }
 
 absl::Status Server::DoReceive(const std::set<std::string>& allowed, const ReceiveRequest& req,
@@ -842,6 +860,75 @@ absl::Status Server::Refuse(const std::string& id, const std::string& peer, cons
   return why;
 }
 
+absl::Status Server::VerifyDocumentSignatures(const EnvelopeHeader& h, const ConfView& conf,
+                                              const std::string& digest, absl::Time now,
+                                              bool unsigned_ok, std::string* report_json) {
+  uint64_t max_xml = config_.max_xml_verify_bytes() == 0 ? (uint64_t{64} << 20)
+                                                         : config_.max_xml_verify_bytes();
+  if (h.payload_size() > max_xml) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("deliver: XML document over ", max_xml, " bytes cannot be verified"));
+  }
+  AXIS_ASSIGN_OR_RETURN(std::string xml, ReadFile(spool_->PathOf(digest), max_xml));
+  signer::VerifyOptions vo;
+  vo.trust = &conf.trust;
+  vo.at = now;
+  vo.document_name = h.message_id();
+  vo.signature_parent_ns = edxml::kEdxmlNs;
+  vo.signature_parent_name = "edXMLHeader";
+  vo.ocsp_url = config_.ocsp().url();
+  if (vo.ocsp_url.empty()) {
+    for (const TrustedCa& ca : conf.conf().cas()) {
+      if (!ca.ocsp_urls().empty()) {
+        vo.ocsp_url = ca.ocsp_urls(0);
+        break;
+      }
+    }
+  }
+  absl::StatusOr<signer::Report> report = signer::VerifyDocument(xml, vo);
+  if (!report.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("document signatures: ", report.status().message()));
+  }
+  if (unsigned_ok && report->signatures.empty()) {
+    return absl::OkStatus();
+  }
+  *report_json = signer::ReportJson(*report);
+  AXIS_RETURN_IF_ERROR(WriteFileAtomic(
+      absl::StrCat(spool_->PathOf(digest), ".", h.message_id(), ".report.json"), *report_json));
+  if (!report->Valid()) {
+    std::string why = report->problems.empty() ? "" : report->problems[0];
+    for (const signer::SignatureReport& sig : report->signatures) {
+      if (why.empty() && !sig.reasons.empty()) {
+        why = sig.reasons[0];
+      }
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "document signatures are not valid", why.empty() ? "" : absl::StrCat(": ", why)));
+  }
+  return absl::OkStatus();
+}
+
+void Server::AnswerRefusal(const EnvelopeHeader& h, const edxml::Message& document,
+                           const absl::Status& why, absl::Time now) {
+  std::vector<LogItem> log;
+  absl::StatusOr<Answer> a =
+      MakeStatusAnswer(h, document.header, "02", std::string(why.message()), seal_, *spool_, now, &log);
+  absl::Status s = a.status();
+  if (a.ok()) {
+    s = store_->AcceptMessage(a->message, a->rows, log);
+    if (absl::IsAlreadyExists(s)) {
+      return;  // answered when it came before
+    }
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "relay: no status 02 for %s: %s\n", h.message_id().c_str(),
+                 std::string(s.message()).c_str());
+    return;
+  }
+  Enqueue(std::move(a->rows));
+}
+
 bool Server::AccessAllowed(const Identifier& sender, const Identifier& recipient,
                            const ConfView& conf) {
   std::string to = FormatIdentifier(recipient);
@@ -973,56 +1060,34 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
     return absl::PermissionDeniedError(absl::StrCat("deliver: ", FormatIdentifier(h.sender()),
                                                     " may not deliver to ", recipient));
   }
+  const bool is_xml = absl::StrContains(h.content_type(), "xml");
+  const bool is_status = h.document_type() == "status";
+  const bool is_edxml_document = is_xml && IsEdxmlDocumentType(h.document_type());
+  // An edXML message is read before its signatures are checked, so that a
+  // failing document can be answered with a status 02 naming it.
+  std::optional<edxml::Message> edxml_message;
+  if (is_edxml_document || (is_xml && is_status && h.payload_size() > 0)) {
+    AXIS_ASSIGN_OR_RETURN(edxml_message, ReadEdxmlArrival(spool_->PathOf(digest)));
+  }
   std::string report_json;
-  bool is_xml = absl::StrContains(h.content_type(), "xml");
-  if (is_xml && h.document_type() != "status") {
-    uint64_t max_xml = config_.max_xml_verify_bytes() == 0 ? (uint64_t{64} << 20)
-                                                           : config_.max_xml_verify_bytes();
-    if (h.payload_size() > max_xml) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("deliver: XML document over ", max_xml, " bytes cannot be verified"));
-    }
-    AXIS_ASSIGN_OR_RETURN(std::string xml, ReadFile(spool_->PathOf(digest), max_xml));
-    signer::VerifyOptions vo;
-    vo.trust = &conf.trust;
-    vo.at = now;
-    vo.document_name = h.message_id();
-    vo.signature_parent_ns = edxml::kEdxmlNs;
-    vo.signature_parent_name = "edXMLHeader";
-    vo.ocsp_url = config_.ocsp().url();
-    if (vo.ocsp_url.empty()) {
-      for (const TrustedCa& ca : conf.conf().cas()) {
-        if (!ca.ocsp_urls().empty()) {
-          vo.ocsp_url = ca.ocsp_urls(0);
-          break;
-        }
-      }
-    }
-    absl::StatusOr<signer::Report> report = signer::VerifyDocument(xml, vo);
-    if (!report.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("document signatures: ", report.status().message()));
-    }
-    report_json = signer::ReportJson(*report);
-    AXIS_RETURN_IF_ERROR(WriteFileAtomic(
-        absl::StrCat(spool_->PathOf(digest), ".", h.message_id(), ".report.json"), report_json));
-    if (!report->Valid()) {
-      std::string why = report->problems.empty() ? "" : report->problems[0];
-      for (const signer::SignatureReport& s : report->signatures) {
-        if (why.empty() && !s.reasons.empty()) {
-          why = s.reasons[0];
-        }
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "document signatures are not valid", why.empty() ? "" : absl::StrCat(": ", why)));
-    }
+  absl::Status checked = absl::OkStatus();
+  if (is_xml && (!is_status || h.payload_size() > 0)) {
+    // A status need not be signed (its envelope is); a signature it has must hold.
+    checked = VerifyDocumentSignatures(h, conf, digest, now, is_status, &report_json);
   }
   // An edXML message names its sender and recipients itself (From/To): they
   // must be the members the envelope proves (edxml_check.h).
-  if (is_xml && (IsEdxmlDocumentType(h.document_type()) ||
-                 (h.document_type() == "status" && h.payload_size() > 0))) {
-    AXIS_RETURN_IF_ERROR(CheckEdxmlArrival(spool_->PathOf(digest), MemberOf(h.sender()),
-                                           MemberOf(h.recipient())));
+  if (checked.ok() && edxml_message.has_value()) {
+    checked = CheckEdxmlArrival(*edxml_message, MemberOf(h.sender()), MemberOf(h.recipient()),
+                                is_status ? h.status_code() : "");
+  }
+  const bool answers = is_edxml_document && !config_.no_edxml_answers() &&
+                       edxml_message->kind == edxml::MessageKind::kDocument;
+  if (!checked.ok()) {
+    if (answers) {
+      AnswerRefusal(h, *edxml_message, checked, now);
+    }
+    return checked;
   }
   ReceiptBody body;
   body.set_message_id(h.message_id());
@@ -1055,13 +1120,29 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   if (h.document_type() == "status" && !h.in_reply_to().empty()) {
     AXIS_ASSIGN_OR_RETURN(std::optional<MessageRow> orig, store_->GetMessage(h.in_reply_to()));
     if (orig.has_value() && orig->sender == recipient) {
-      status = StatusRow{h.in_reply_to(), row.sender, h.status_code(), h.status_text(),
-                         h.message_id(), now};
+      // The envelope's text, else the edXML status message's Description.
+      std::string text = h.status_text();
+      if (text.empty() && edxml_message.has_value()) {
+        text = edxml_message->status.description.value_or("");
+      }
+      status = StatusRow{h.in_reply_to(), row.sender, h.status_code(), text, h.message_id(), now};
       log.push_back({static_cast<int>(LogEvent::kStatus), h.in_reply_to(), row.sender,
-                     absl::StrCat(h.status_code(), " ", h.status_text())});
+                     absl::StrCat(h.status_code(), " ", text)});
     }
   }
-  absl::Status ins = store_->InsertInbox(row, status, log);
+  std::optional<Answer> answer;
+  if (answers) {
+    absl::StatusOr<Answer> a =
+        MakeStatusAnswer(h, edxml_message->header, "01", "", seal_, *spool_, now, &log);
+    if (a.ok()) {
+      answer = std::move(*a);
+    } else {
+      // The document is kept all the same; its DMS can still answer.
+      std::fprintf(stderr, "relay: no status 01 for %s: %s\n", h.message_id().c_str(),
+                   std::string(a.status().message()).c_str());
+    }
+  }
+  absl::Status ins = store_->InsertInbox(row, status, log, answer ? &*answer : nullptr);
   if (absl::IsAlreadyExists(ins)) {
     AXIS_ASSIGN_OR_RETURN(existing, store_->FindInbox(h.message_id(), recipient));
     if (existing.has_value()) {
@@ -1074,6 +1155,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   {
     absl::MutexLock l(&mu_);
     ++inbox_generation_;
+  }
+  if (answer.has_value()) {
+    Enqueue(std::move(answer->rows));
   }
   return receipt;
 }

@@ -95,6 +95,13 @@ struct StatusRow {
   absl::Time at;
 };
 
+// Answer is a message the server sends by itself, stored with what it
+// answers (an edXML status 01 with the document that arrived).
+struct Answer {
+  MessageRow message;
+  std::vector<OutboxRow> rows;
+};
+
 // Store is the durable state of one security server. Thread-safe.
 class Store {
  public:
@@ -121,10 +128,12 @@ class Store {
                                                             const std::string& recipient) = 0;
 
   // InsertInbox stores a received message (and, for a business status about
-  // one of our messages, the status row) with the log records, atomically.
-  // ALREADY_EXISTS when (message_id, recipient) is there already.
+  // one of our messages, the status row; and `answer`, when given, as
+  // AcceptMessage would) with the log records, atomically. ALREADY_EXISTS
+  // when (message_id, recipient) is there already.
   virtual absl::Status InsertInbox(const InboxRow& row, const std::optional<StatusRow>& status,
-                                   const std::vector<LogItem>& log) = 0;
+                                   const std::vector<LogItem>& log,
+                                   const Answer* answer = nullptr) = 0;
 
   // PendingInbox lists unacknowledged messages for `recipient`, oldest first.
   virtual absl::StatusOr<std::vector<InboxRow>> PendingInbox(const std::string& recipient,

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <openssl/rand.h>
@@ -21,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/files.h"
@@ -104,6 +106,8 @@ class GatewayService final : public AgencyGateway::Service {
                             ListAgenciesResponse* out) override;
   grpc::Status ListSent(grpc::ServerContext* c, const ListSentRequest* req,
                         ListSentResponse* out) override;
+  grpc::Status ServerStatus(grpc::ServerContext* c, const ServerStatusRequest* req,
+                            ServerStatusResponse* out) override;
 
  private:
   Server* s_;
@@ -141,6 +145,9 @@ class Server : public SecurityServer {
   absl::StatusOr<ListAgenciesResponse> DoListAgencies();
   absl::StatusOr<ListSentResponse> DoListSent(const std::set<std::string>& allowed,
                                               const ListSentRequest& req);
+  // DoServerStatus reports configuration, time-stamping, OCSP, queues and
+  // whether new documents are accepted (any local client may ask).
+  absl::StatusOr<ServerStatusResponse> DoServerStatus();
   // --- relay
   absl::StatusOr<Receipt> DoDeliver(grpc::ServerContext* c, grpc::ServerReader<DeliverRequest>* r);
 
@@ -283,6 +290,9 @@ absl::Status Server::Init() {
   tls.pem_key_cert_pairs.push_back({tls_key_pem_, tls_cert_pem_});
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(tls);
 
+  // grpc.health.v1.Health on both ports, SERVING while the server runs
+  // (ARCHITECTURE.md, Operations).
+  grpc::EnableDefaultHealthCheckService(true);
   gateway_service_ = std::make_unique<GatewayService>(this);
   relay_service_ = std::make_unique<RelayService>(this);
   audit_service_ = std::make_unique<AuditService>(AuditService::Deps{
@@ -746,6 +756,9 @@ absl::StatusOr<ListAgenciesResponse> Server::DoListAgencies() {
     *a->mutable_member() = m.id();
     a->set_name(m.name());
     a->set_agency_code(m.id().member_code());
+    for (const std::string& code : m.other_codes()) {
+      a->add_other_codes(code);
+    }
     for (const Subsystem& s : conf->conf().subsystems()) {
       if (SameIdentifier(MemberOf(s.id()), m.id())) {
         *a->add_subsystems() = s.id();
@@ -768,6 +781,70 @@ absl::StatusOr<ListSentResponse> Server::DoListSent(const std::set<std::string>&
   ListSentResponse out;
   for (const std::string& id : ids) {
     AXIS_ASSIGN_OR_RETURN(*out.add_messages(), DoStatus(allowed, id));
+  }
+  return out;
+}
+
+absl::StatusOr<ServerStatusResponse> Server::DoServerStatus() {
+  absl::Time now = absl::Now();
+  ServerStatusResponse out;
+  *out.mutable_member() = member_;
+  out.set_server_code(config_.server_code());
+  *out.mutable_now() = ToProtoTime(now);
+
+  ServerStatusResponse::Conf* gc = out.mutable_global_conf();
+  if (std::shared_ptr<const ConfView> conf = conf_->Current(); conf != nullptr) {
+    gc->set_present(true);
+    gc->set_version(conf->version());
+    gc->set_instance(conf->conf().instance());
+    *gc->mutable_expires_at() = ToProtoTime(conf->expires_at());
+  }
+  absl::StatusOr<std::shared_ptr<const ConfView>> valid = conf_->CurrentValid(now);
+  gc->set_valid(valid.ok());
+  if (!valid.ok()) {
+    gc->set_error(std::string(valid.status().message()));
+  }
+
+  ServerStatusResponse::Timestamping* ts = out.mutable_timestamping();
+  if (timestamper_ != nullptr) {
+    ts->set_enabled(true);
+    ts->set_tsa_url(config_.tsa().url());
+    *ts->mutable_last_stamp() = ToProtoTime(timestamper_->LastStamp());
+    ts->set_unstamped_records(timestamper_->Unstamped());
+    ts->set_last_error(std::string(timestamper_->LastError().message()));
+    ts->set_grace_seconds(static_cast<uint64_t>(
+        absl::ToInt64Seconds(SecondsOr(config_.timestamp_grace_seconds(), 4 * 3600))));
+  }
+
+  ServerStatusResponse::Ocsp* oc = out.mutable_ocsp();
+  if (ocsp_ != nullptr) {
+    OcspCache::Held held = ocsp_->State();
+    oc->set_enabled(true);
+    oc->set_url(held.url);
+    if (held.fresh_until != absl::InfinitePast()) {
+      *oc->mutable_fresh_until() = ToProtoTime(held.fresh_until);
+      *oc->mutable_this_update() = ToProtoTime(held.this_update);
+      if (held.next_update != absl::InfiniteFuture()) {
+        *oc->mutable_next_update() = ToProtoTime(held.next_update);
+      }
+    }
+    oc->set_last_error(held.last_error);
+  }
+
+  AXIS_ASSIGN_OR_RETURN(QueueCounts counts, store_->Counts());
+  ServerStatusResponse::Queues* q = out.mutable_queues();
+  q->set_outbox_accepted(static_cast<uint64_t>(counts.outbox_accepted));
+  q->set_outbox_relayed(static_cast<uint64_t>(counts.outbox_relayed));
+  q->set_outbox_delivered(static_cast<uint64_t>(counts.outbox_delivered));
+  q->set_outbox_failed(static_cast<uint64_t>(counts.outbox_failed));
+  q->set_inbox_pending(static_cast<uint64_t>(counts.inbox_pending));
+  q->set_inbox_acknowledged(static_cast<uint64_t>(counts.inbox_acknowledged));
+
+  absl::Status admit = AdmitNewDocuments(now);
+  out.set_accepting_documents(admit.ok());
+  if (!admit.ok()) {
+    out.set_refusal_reason(
+        std::string(absl::StripPrefix(admit.message(), "not accepting documents: ")));
   }
   return out;
 }
@@ -838,6 +915,20 @@ grpc::Status GatewayService::ListSent(grpc::ServerContext* c, const ListSentRequ
     return ToGrpcStatus(allowed.status());
   }
   absl::StatusOr<ListSentResponse> r = s_->DoListSent(*allowed, *req);
+  if (!r.ok()) {
+    return ToGrpcStatus(r.status());
+  }
+  *out = std::move(*r);
+  return grpc::Status::OK;
+}
+
+grpc::Status GatewayService::ServerStatus(grpc::ServerContext* c, const ServerStatusRequest*,
+                                          ServerStatusResponse* out) {
+  absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
+  if (!allowed.ok()) {
+    return ToGrpcStatus(allowed.status());
+  }
+  absl::StatusOr<ServerStatusResponse> r = s_->DoServerStatus();
   if (!r.ok()) {
     return ToGrpcStatus(r.status());
   }
@@ -1078,7 +1169,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   // An edXML message names its sender and recipients itself (From/To): they
   // must be the members the envelope proves (edxml_check.h).
   if (checked.ok() && edxml_message.has_value()) {
-    checked = CheckEdxmlArrival(*edxml_message, MemberOf(h.sender()), MemberOf(h.recipient()),
+    checked = CheckEdxmlArrival(*edxml_message,
+                                Party{MemberOf(h.sender()), conf.AgencyCodesOf(h.sender())},
+                                Party{MemberOf(h.recipient()), conf.AgencyCodesOf(h.recipient())},
                                 is_status ? h.status_code() : "");
   }
   const bool answers = is_edxml_document && !config_.no_edxml_answers() &&

@@ -424,6 +424,43 @@ class SqliteStore : public Store {
     return Write([&](sqlite3* db) { return AppendAll(db, log); });
   }
 
+  absl::StatusOr<QueueCounts> Counts() override {
+    absl::MutexLock l(&db_mu_);
+    QueueCounts c;
+    {
+      Stmt s(&stmts_, db_, "SELECT state,count(*) FROM outbox GROUP BY state");
+      while (true) {
+        AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) {
+          break;
+        }
+        switch (static_cast<OutboxState>(s.Int(0))) {
+          case OutboxState::kAccepted:
+            c.outbox_accepted = s.Int(1);
+            break;
+          case OutboxState::kRelayed:
+            c.outbox_relayed = s.Int(1);
+            break;
+          case OutboxState::kDelivered:
+            c.outbox_delivered = s.Int(1);
+            break;
+          case OutboxState::kFailed:
+            c.outbox_failed = s.Int(1);
+            break;
+        }
+      }
+    }
+    Stmt s(&stmts_, db_, "SELECT acked,count(*) FROM inbox GROUP BY acked");
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      (s.Int(0) != 0 ? c.inbox_acknowledged : c.inbox_pending) += s.Int(1);
+    }
+    return c;
+  }
+
  private:
   // InsertMessage inserts a message we send and its outbox rows (inside Write).
   absl::Status InsertMessage(sqlite3* db, const MessageRow& m, const std::vector<OutboxRow>& rows) {

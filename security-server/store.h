@@ -102,6 +102,17 @@ struct Answer {
   std::vector<OutboxRow> rows;
 };
 
+// QueueCounts counts outbox rows by state and inbox rows by
+// acknowledgement (Store::Counts).
+struct QueueCounts {
+  int64_t outbox_accepted = 0;
+  int64_t outbox_relayed = 0;
+  int64_t outbox_delivered = 0;
+  int64_t outbox_failed = 0;
+  int64_t inbox_pending = 0;  // not yet acknowledged
+  int64_t inbox_acknowledged = 0;
+};
+
 // Store is the durable state of one security server. Thread-safe.
 class Store {
  public:
@@ -155,6 +166,10 @@ class Store {
 
   // AppendLogOnly appends log records (refusals) in their own transaction.
   virtual absl::Status AppendLogOnly(const std::vector<LogItem>& log) = 0;
+
+  // Counts reads the number of outbox and inbox rows in each state (for
+  // status reports). Read-only.
+  virtual absl::StatusOr<QueueCounts> Counts() = 0;
 };
 
 // SqliteStore opens (creating when needed) the database at `db_path`.

@@ -107,7 +107,8 @@ TEST_F(ExchangeTest, OneRecipientDownDoesNotHoldBackTheOtherAndGetsItAfterReturn
   std::string id(absl::StripAsciiWhitespace(sent.out));
   EXPECT_TRUE(WaitForState("vpcp", id, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)));
   EXPECT_TRUE(WaitForState("vpcp", id, qn.subsystem, RecipientStatus::RELAYED, absl::Seconds(10)));
-  const RecipientStatus* down = For(StatusOf("vpcp", id), qn.subsystem);
+  StatusResponse st = StatusOf("vpcp", id);  // For points into it
+  const RecipientStatus* down = For(st, qn.subsystem);
   ASSERT_NE(down, nullptr);
   EXPECT_GE(down->attempts(), 1u);
   EXPECT_FALSE(down->reason().empty());

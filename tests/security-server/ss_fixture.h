@@ -261,6 +261,8 @@ class SecurityServerFixture : public ::testing::Test {
     return s;
   }
 
+  // For finds `recipient`'s entry in `s`; the pointer lives as long as `s`
+  // (keep StatusOf's result in a variable first).
   static const RecipientStatus* For(const StatusResponse& s, const std::string& recipient) {
     for (const RecipientStatus& r : s.recipients()) {
       if (FormatIdentifier(r.recipient()) == recipient) {

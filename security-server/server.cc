@@ -156,7 +156,19 @@ class Server : public SecurityServer {
   void DeliverOne(OutboxRow row);
   absl::StatusOr<Receipt> SendToPeer(const std::string& address, const Envelope& envelope,
                                      const OutboxRow& row, std::string* peer_cert_hex);
+  absl::StatusOr<Receipt> FinishDeliver(grpc::ClientContext* ctx,
+                                        grpc::ClientWriter<DeliverRequest>* w, Receipt* receipt,
+                                        std::string* peer_cert_hex);
   std::shared_ptr<grpc::Channel> ChannelFor(const std::string& address);
+  // SmallPayload is a payload of at most Spool::kInlineMax bytes kept in
+  // the store, or nullopt (then it is the spool file Spool::PathOf).
+  absl::StatusOr<std::optional<std::string>> SmallPayload(const std::string& sha256,
+                                                          uint64_t size) {
+    if (size > Spool::kInlineMax) {
+      return std::optional<std::string>();
+    }
+    return store_->GetPayload(sha256);
+  }
   void Notify() {
     absl::MutexLock l(&mu_);
     wake_ = true;
@@ -467,7 +479,7 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
   }
 
   uint64_t max = config_.max_payload_bytes() == 0 ? (uint64_t{2} << 30) : config_.max_payload_bytes();
-  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter());
+  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter(/*may_inline=*/true));
   while (r->Read(&req)) {
     if (!req.has_chunk() && req.part_case() != SendRequest::kChunk) {
       return absl::InvalidArgumentError("send: a second header");
@@ -492,6 +504,11 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
   m.payload_sha256 = digest;
   m.payload_size = size;
   m.created_at = now;
+  std::shared_ptr<const std::string> small;
+  if (w->inlined()) {
+    small = std::make_shared<const std::string>(w->data());
+    m.inline_payload = *small;
+  }
   std::vector<OutboxRow> rows;
   std::vector<LogItem> log;
   for (size_t i = 0; i < recipients.size(); ++i) {
@@ -533,6 +550,7 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
       if (inflight_.insert({o.message_id, o.recipient}).second) {
         o.payload_sha256 = digest;
         o.payload_size = size;
+        o.payload = small;
         queue_.push_back(std::move(o));
       }
     }
@@ -561,7 +579,23 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
     }
     AXIS_ASSIGN_OR_RETURN(std::vector<InboxRow> rows, store_->PendingInbox(me, limit));
     if (!rows.empty() || !req.wait() || absl::Now() >= deadline || c->IsCancelled()) {
-      for (const InboxRow& row : rows) {
+      // Small payloads kept in the store, read a window of rows at a time.
+      std::vector<std::optional<std::string>> smalls;
+      size_t smalls_from = 0;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const InboxRow& row = rows[i];
+        if (i == smalls_from + smalls.size()) {
+          std::vector<std::string> want;
+          uint64_t bytes = 0;
+          for (size_t j = i; j < rows.size() && want.size() < 64 && bytes < kChunk; ++j) {
+            bool small = rows[j].payload_size <= Spool::kInlineMax;
+            want.push_back(small ? rows[j].payload_sha256 : std::string());
+            bytes += small ? rows[j].payload_size : 0;
+          }
+          AXIS_ASSIGN_OR_RETURN(smalls, store_->GetPayloads(want));
+          smalls_from = i;
+        }
+        std::optional<std::string>& small = smalls[i - smalls_from];
         ReceiveResponse resp;
         InboxMessage* m = resp.mutable_message();
         m->set_message_id(row.message_id);
@@ -579,6 +613,16 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
         m->set_verification_report_json(row.report_json);
         if (!w->Write(resp)) {
           return absl::CancelledError("receive: client went away");
+        }
+        if (small.has_value()) {
+          if (!small->empty()) {
+            ReceiveResponse chunk;
+            chunk.set_chunk(std::move(*small));
+            if (!w->Write(chunk)) {
+              return absl::CancelledError("receive: client went away");
+            }
+          }
+          continue;
         }
         std::string path = spool_->PathOf(row.payload_sha256);
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -951,7 +995,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   if (h.payload_size() > max) {
     return absl::ResourceExhaustedError(absl::StrCat("deliver: payload over ", max, " bytes"));
   }
-  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter());
+  // XML payloads stay files: the signature and edXML checks read them there.
+  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w,
+                        spool_->NewWriter(!absl::StrContains(h.content_type(), "xml")));
   while (r->Read(&req)) {
     if (req.part_case() != DeliverRequest::kChunk) {
       return absl::InvalidArgumentError("deliver: a second envelope");
@@ -1038,6 +1084,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   row.envelope_header = envelope.header();
   row.payload_sha256 = digest;
   row.payload_size = h.payload_size();
+  if (w->inlined()) {
+    row.inline_payload = w->data();
+  }
   row.document_type = h.document_type();
   row.content_type = h.content_type();
   row.dms_reference = h.dms_reference();
@@ -1194,6 +1243,14 @@ std::shared_ptr<grpc::Channel> Server::ChannelFor(const std::string& address) {
 
 absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Envelope& envelope,
                                            const OutboxRow& row, std::string* peer_cert_hex) {
+  std::shared_ptr<const std::string> small = row.payload;
+  if (small == nullptr) {
+    AXIS_ASSIGN_OR_RETURN(std::optional<std::string> p,
+                          SmallPayload(row.payload_sha256, row.payload_size));
+    if (p.has_value()) {
+      small = std::make_shared<const std::string>(std::move(*p));
+    }
+  }
   std::unique_ptr<Relay::Stub> stub = Relay::NewStub(ChannelFor(address));
   grpc::ClientContext ctx;
   // 30 s plus the time to move the payload at 10 MB/s.
@@ -1205,6 +1262,17 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
   std::unique_ptr<grpc::ClientWriter<DeliverRequest>> w = stub->Deliver(&ctx, &receipt);
   DeliverRequest first;
   *first.mutable_envelope() = envelope;
+  if (small != nullptr) {
+    // Envelope and payload in one write.
+    if (small->empty()) {
+      w->WriteLast(first, grpc::WriteOptions());
+    } else if (w->Write(first, grpc::WriteOptions().set_buffer_hint())) {
+      DeliverRequest chunk;
+      chunk.set_chunk(*small);
+      w->WriteLast(chunk, grpc::WriteOptions());
+    }
+    return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
+  }
   std::string path = spool_->PathOf(row.payload_sha256);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -1244,11 +1312,17 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
     }
   }
   ::close(fd);
+  return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
+}
+
+absl::StatusOr<Receipt> Server::FinishDeliver(grpc::ClientContext* ctx,
+                                              grpc::ClientWriter<DeliverRequest>* w,
+                                              Receipt* receipt, std::string* peer_cert_hex) {
   grpc::Status st = w->Finish();
   if (!st.ok()) {
     return FromGrpcStatus(st);
   }
-  std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+  std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
   if (auth != nullptr) {
     std::vector<grpc::string_ref> v = auth->FindPropertyValues("x509_pem_cert");
     if (!v.empty()) {
@@ -1259,7 +1333,7 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
       }
     }
   }
-  return receipt;
+  return std::move(*receipt);
 }
 
 void Server::DeliverOne(OutboxRow row) {

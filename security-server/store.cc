@@ -178,6 +178,7 @@ CREATE TABLE IF NOT EXISTS statuses(
   message_id TEXT NOT NULL, recipient TEXT NOT NULL, code TEXT NOT NULL, text TEXT,
   status_message_id TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY(status_message_id, message_id));
+CREATE TABLE IF NOT EXISTS payloads(sha256 BLOB PRIMARY KEY, data BLOB NOT NULL);
 )sql";
 
 class SqliteStore : public Store {
@@ -208,6 +209,9 @@ class SqliteStore : public Store {
       s.Bind(8, m.status_text).BindBlob(9, m.payload_sha256);
       s.Bind(10, static_cast<int64_t>(m.payload_size)).Bind(11, Micros(m.created_at));
       AXIS_RETURN_IF_ERROR(s.Run());
+      if (m.inline_payload.has_value()) {
+        AXIS_RETURN_IF_ERROR(PutPayload(db, m.payload_sha256, *m.inline_payload));
+      }
       for (const OutboxRow& r : rows) {
         Stmt o(&stmts_, db,
                "INSERT INTO outbox(message_id,recipient,envelope,state,attempts,next_attempt,"
@@ -301,6 +305,9 @@ class SqliteStore : public Store {
       s.Bind(10, r.in_reply_to).Bind(11, r.status_code).Bind(12, r.status_text);
       s.Bind(13, Micros(r.received_at)).Bind(14, r.report_json).BindBlob(15, r.receipt);
       AXIS_RETURN_IF_ERROR(s.Run());
+      if (r.inline_payload.has_value()) {
+        AXIS_RETURN_IF_ERROR(PutPayload(db, r.payload_sha256, *r.inline_payload));
+      }
       if (status.has_value()) {
         Stmt t(&stmts_, db,
                "INSERT OR IGNORE INTO statuses(message_id,recipient,code,text,status_message_id,at)"
@@ -434,11 +441,38 @@ class SqliteStore : public Store {
     return out;
   }
 
+  absl::StatusOr<std::optional<std::string>> GetPayload(const std::string& sha256) override {
+    AXIS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> v, GetPayloads({sha256}));
+    return std::move(v[0]);
+  }
+
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetPayloads(
+      const std::vector<std::string>& sha256s) override {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(sha256s.size());
+    absl::MutexLock l(&db_mu_);
+    for (const std::string& sha256 : sha256s) {
+      Stmt s(&stmts_, db_, "SELECT data FROM payloads WHERE sha256=?");
+      s.BindBlob(1, sha256);
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      out.push_back(row ? std::optional<std::string>(s.Blob(0)) : std::nullopt);
+    }
+    return out;
+  }
+
   absl::Status AppendLogOnly(const std::vector<LogItem>& log) override {
     return Write([&](sqlite3* db) { return AppendAll(db, log); });
   }
 
  private:
+
+  // PutPayload stores a small payload (once per digest) in the caller's
+  // transaction.
+  absl::Status PutPayload(sqlite3* db, const std::string& sha256, const std::string& data) {
+    Stmt p(&stmts_, db, "INSERT OR IGNORE INTO payloads(sha256,data) VALUES(?,?)");
+    p.BindBlob(1, sha256).BindBlob(2, data);
+    return p.Run();
+  }
 
   static InboxRow ReadInbox(Stmt& s) {
     InboxRow r;
@@ -626,15 +660,11 @@ std::string Spool::PathOf(absl::string_view sha256) const {
   return absl::StrCat(dir_, "/", HexOf(sha256));
 }
 
-absl::StatusOr<std::unique_ptr<Spool::Writer>> Spool::NewWriter() {
+absl::StatusOr<std::unique_ptr<Spool::Writer>> Spool::NewWriter(bool may_inline) {
   std::unique_ptr<Writer> w(new Writer());
   w->spool_ = this;
   w->dir_ = dir_;
-  w->tmp_path_ = absl::StrCat(dir_, "/.incoming-XXXXXX");
-  w->fd_ = ::mkostemp(w->tmp_path_.data(), O_CLOEXEC);
-  if (w->fd_ < 0) {
-    return PosixError(w->tmp_path_, "mkstemp", errno);
-  }
+  w->may_inline_ = may_inline;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
     EVP_MD_CTX_free(ctx);
@@ -654,22 +684,54 @@ Spool::Writer::~Writer() {
   EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(sha_));
 }
 
-absl::Status Spool::Writer::Append(absl::string_view data) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
+namespace {
+
+absl::Status WriteAll(int fd, const std::string& path, absl::string_view data) {
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
+    ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
-      return PosixError(tmp_path_, "write", errno);
+      return PosixError(path, "write", errno);
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Spool::Writer::Append(absl::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
+  if (fd_ < 0 && tmp_path_.empty()) {
+    if (may_inline_ && size_ + data.size() <= kInlineMax) {
+      buffer_.append(data.data(), data.size());
+      size_ += data.size();
+      return absl::OkStatus();
+    }
+    // Too big for the database: from here on a spool file.
+    AXIS_RETURN_IF_ERROR(StartFile());
+  }
+  AXIS_RETURN_IF_ERROR(WriteAll(fd_, tmp_path_, data));
   size_ += data.size();
+  return absl::OkStatus();
+}
+
+absl::Status Spool::Writer::StartFile() {
+  tmp_path_ = absl::StrCat(dir_, "/.incoming-XXXXXX");
+  fd_ = ::mkostemp(tmp_path_.data(), O_CLOEXEC);
+  if (fd_ < 0) {
+    int err = errno;
+    std::string path = tmp_path_;
+    tmp_path_.clear();
+    return PosixError(path, "mkstemp", err);
+  }
+  AXIS_RETURN_IF_ERROR(WriteAll(fd_, tmp_path_, buffer_));
+  std::string().swap(buffer_);
   return absl::OkStatus();
 }
 
@@ -678,6 +740,13 @@ absl::StatusOr<std::string> Spool::Writer::Finish() {
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(sha_), md, &len);
   std::string digest(reinterpret_cast<char*>(md), len);
+  if (inlined()) {
+    finished_ = true;
+    return digest;
+  }
+  if (fd_ < 0 && tmp_path_.empty()) {
+    AXIS_RETURN_IF_ERROR(StartFile());  // an empty payload that must be a file
+  }
   if (::fsync(fd_) != 0) {
     return PosixError(tmp_path_, "fsync", errno);
   }

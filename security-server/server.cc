@@ -51,9 +51,18 @@ constexpr int kWindow = 2 * 1024 * 1024;
 // Accepted rows queued for the relay workers directly by Send, at most.
 constexpr size_t kDirectQueueMax = 256;
 
+// NewMessageId is 16 bytes in hex: the creation time in microseconds (6
+// bytes, big-endian) and 10 random bytes. Ids made close in time sort close
+// together, so the primary-key indexes of messages, outbox and inbox (on
+// both servers) touch a few B-tree pages per commit instead of one random
+// page per document.
 std::string NewMessageId() {
   unsigned char b[16];
-  RAND_bytes(b, sizeof(b));
+  uint64_t us = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
+  for (int i = 0; i < 6; ++i) {
+    b[i] = static_cast<unsigned char>(us >> (8 * (5 - i)));
+  }
+  RAND_bytes(b + 6, sizeof(b) - 6);
   return HexOf(absl::string_view(reinterpret_cast<char*>(b), sizeof(b)));
 }
 

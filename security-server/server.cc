@@ -650,11 +650,15 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
           return PosixError(path, "open", errno);
         }
         ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        std::string buf(std::min<uint64_t>(kChunk, row.payload_size), '\0');
+        // One message, read into directly (no copy through a buffer).
+        ReceiveResponse chunk;
+        std::string* buf = chunk.mutable_chunk();
+        const size_t want = std::min<uint64_t>(kChunk, row.payload_size);
         uint64_t sent = 0;
         absl::Status st;
         while (sent < row.payload_size) {
-          ssize_t n = ::read(fd, buf.data(), buf.size());
+          buf->resize(want);
+          ssize_t n = ::read(fd, buf->data(), want);
           if (n < 0 && errno == EINTR) {
             continue;
           }
@@ -662,8 +666,7 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
             st = absl::DataLossError(absl::StrCat("receive: spool file ", path, " is short"));
             break;
           }
-          ReceiveResponse chunk;
-          chunk.set_chunk(buf.data(), static_cast<size_t>(n));
+          buf->resize(static_cast<size_t>(n));
           if (!w->Write(chunk)) {
             st = absl::CancelledError("receive: client went away");
             break;
@@ -1307,18 +1310,21 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
     w->WriteLast(first, grpc::WriteOptions());
   } else {
     ok = w->Write(first, grpc::WriteOptions().set_buffer_hint());
-    std::string buf(std::min<uint64_t>(kChunk, row.payload_size), '\0');
+    // One message, read into directly (no copy through a buffer).
+    DeliverRequest chunk;
+    std::string* buf = chunk.mutable_chunk();
+    const size_t want = std::min<uint64_t>(kChunk, row.payload_size);
     uint64_t sent = 0;
     while (ok && sent < row.payload_size) {
-      ssize_t n = ::read(fd, buf.data(), buf.size());
+      buf->resize(want);
+      ssize_t n = ::read(fd, buf->data(), want);
       if (n < 0 && errno == EINTR) {
         continue;
       }
       if (n <= 0) {
         break;
       }
-      DeliverRequest chunk;
-      chunk.set_chunk(buf.data(), static_cast<size_t>(n));
+      buf->resize(static_cast<size_t>(n));
       sent += static_cast<uint64_t>(n);
       if (sent >= row.payload_size) {
         w->WriteLast(chunk, grpc::WriteOptions());

@@ -207,6 +207,7 @@ class Spool {
     int fd_ = -1;
     void* sha_ = nullptr;  // EVP_MD_CTX
     uint64_t size_ = 0;
+    uint64_t writeback_from_ = 0;  // bytes before this were handed to sync_file_range
     bool finished_ = false;
     bool may_inline_ = false;
     std::string buffer_;  // the payload while it is at most kInlineMax bytes

@@ -187,10 +187,6 @@ class Server : public SecurityServer {
     }
     return store_->GetPayload(sha256);
   }
-  void Notify() {
-    absl::MutexLock l(&mu_);
-    wake_ = true;
-  }
   // CertIdentity returns (SHA-256 hex, subject) of a PEM peer certificate,
   // cached: peers present the same few certificates on every call.
   absl::StatusOr<std::pair<std::string, std::string>> CertIdentity(const std::string& pem);
@@ -221,6 +217,10 @@ class Server : public SecurityServer {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  // The store may hold due rows neither queued nor in flight.
+  bool undispatched_ ABSL_GUARDED_BY(mu_) = true;
+  // The earliest retry the dispatcher knows of.
+  absl::Time next_retry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::deque<OutboxRow> queue_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<std::string, std::string>> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_generation_ ABSL_GUARDED_BY(mu_) = 0;
@@ -565,6 +565,7 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
     for (OutboxRow& o : rows) {
       if (queue_.size() >= kDirectQueueMax) {
         wake_ = true;
+        undispatched_ = true;
         break;
       }
       if (inflight_.insert({o.message_id, o.recipient}).second) {
@@ -1170,26 +1171,35 @@ grpc::Status RelayService::Deliver(grpc::ServerContext* c, grpc::ServerReader<De
 // Outbox (sender side)
 
 void Server::DispatchLoop() {
+  // The store is read only when it may hold due rows that are neither queued
+  // nor in flight: at start (recovery), when Send could not queue its rows
+  // (undispatched_), when a retry falls due (next_retry_), and once a second
+  // as a safety net. Reading it whenever a delivery finished returned the
+  // rows in flight again and again (a query every few ms at moderate load).
+  absl::Time last_query = absl::InfinitePast();
   while (true) {
     absl::Time now = absl::Now();
-    size_t queued;
-    {
-      absl::MutexLock l(&mu_);
-      queued = queue_.size();
-    }
-    // Refill only when the workers are about to run dry: each query reads
-    // the rows in flight again, so querying on every new Send costs more
-    // than it brings.
-    absl::StatusOr<std::vector<OutboxRow>> due = std::vector<OutboxRow>();
-    if (queued < 64) {
-      due = store_->DueOutbox(now, 128);
-    }
-    absl::Time next = now + absl::Seconds(1);
+    bool query;
     {
       absl::MutexLock l(&mu_);
       if (stopping_) {
         return;
       }
+      query = queue_.size() < 64 &&
+              (undispatched_ || now >= next_retry_ || now - last_query >= absl::Seconds(1));
+      if (query) {
+        undispatched_ = false;
+        next_retry_ = absl::InfiniteFuture();
+      }
+    }
+    if (query) {
+      last_query = now;
+      constexpr int kLimit = 128;
+      absl::StatusOr<std::vector<OutboxRow>> due = store_->DueOutbox(now, kLimit);
+      // Retries scheduled later (also those of rows read from the store
+      // after a restart).
+      absl::StatusOr<std::optional<absl::Time>> nd = store_->NextDue(now);
+      absl::MutexLock l(&mu_);
       if (due.ok()) {
         for (OutboxRow& row : *due) {
           if (inflight_.insert({row.message_id, row.recipient}).second) {
@@ -1197,16 +1207,22 @@ void Server::DispatchLoop() {
           }
         }
       }
-    }
-    absl::StatusOr<std::optional<absl::Time>> nd = store_->NextDue();
-    if (nd.ok() && nd->has_value()) {
-      next = std::max(now + absl::Milliseconds(5), std::min(next, **nd));
+      if (!due.ok() || due->size() >= static_cast<size_t>(kLimit)) {
+        undispatched_ = true;  // more (or unknown): read again when the queue runs low
+      }
+      if (!nd.ok()) {
+        next_retry_ = now + absl::Seconds(1);
+      } else if (nd->has_value()) {
+        next_retry_ = std::min(next_retry_, **nd);
+      }
     }
     absl::MutexLock l(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return (wake_ && queue_.size() < 64) || stopping_;
     };
-    mu_.AwaitWithDeadline(absl::Condition(&woken), next);
+    mu_.AwaitWithDeadline(absl::Condition(&woken),
+                          std::max(now + absl::Milliseconds(5),
+                                   std::min(next_retry_, now + absl::Seconds(1))));
     wake_ = false;
     if (stopping_) {
       return;
@@ -1238,7 +1254,9 @@ void Server::WorkerLoop() {
     DeliverOne(std::move(row));
     absl::MutexLock l(&mu_);
     inflight_.erase(key);
-    wake_ = true;
+    if (undispatched_) {
+      wake_ = true;  // room in the queue for rows waiting in the store
+    }
   }
 }
 
@@ -1390,6 +1408,10 @@ void Server::DeliverOne(OutboxRow row) {
     absl::Status s = store_->UpdateOutbox(u, log);
     if (!s.ok()) {
       std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
+    }
+    if (u.state != OutboxState::kFailed) {
+      absl::MutexLock l(&mu_);
+      next_retry_ = std::min(next_retry_, u.next_attempt);
     }
   };
   absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);

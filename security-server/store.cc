@@ -274,9 +274,12 @@ class SqliteStore : public Store {
     return out;
   }
 
-  absl::StatusOr<std::optional<absl::Time>> NextDue() override {
+  absl::StatusOr<std::optional<absl::Time>> NextDue(absl::Time after) override {
     absl::MutexLock l(&db_mu_);
-    Stmt s(&stmts_, db_, "SELECT coalesce(min(next_attempt),-1) FROM outbox WHERE state IN (1,2)");
+    Stmt s(&stmts_, db_,
+           "SELECT coalesce(min(next_attempt),-1) FROM outbox WHERE state IN (1,2) "
+           "AND next_attempt>?");
+    s.Bind(1, Micros(after));
     AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row || s.Int(0) < 0) {
       return std::optional<absl::Time>();

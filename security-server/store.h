@@ -117,8 +117,9 @@ class Store {
   // next attempt is at or before `now`, oldest first.
   virtual absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit) = 0;
 
-  // NextDue is the earliest next attempt of a pending row, if any.
-  virtual absl::StatusOr<std::optional<absl::Time>> NextDue() = 0;
+  // NextDue is the earliest next attempt after `after` of a pending row, if
+  // any.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDue(absl::Time after) = 0;
 
   // UpdateOutbox sets state, attempts, next attempt, reason and (when not
   // empty) the receipt of one row, with log records.

@@ -6,6 +6,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <map>
+#include <set>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -16,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "central-server/requests.h"
 #include "common/status_macros.h"
+#include "edxml/agency_code.h"
 #include "proto/identifiers.h"
 #include "signer/bytes_sign.h"
 #include "signer/certs.h"
@@ -25,6 +28,7 @@ namespace {
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS member_codes (code TEXT PRIMARY KEY, member TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS subsystems (id TEXT PRIMARY KEY, member TEXT NOT NULL, name TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS servers (owner TEXT NOT NULL, code TEXT NOT NULL, address TEXT NOT NULL,
   PRIMARY KEY (owner, code));
@@ -286,6 +290,15 @@ absl::StatusOr<GlobalConf> Registry::BuildContent() const {
   conf.set_instance(instance_);
   conf.set_central_address(central_address_);
   {
+    std::map<std::string, std::vector<std::string>> other_codes;
+    Stmt c(db_, "SELECT member, code FROM member_codes ORDER BY member, code");
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, c.Step());
+      if (!row) {
+        break;
+      }
+      other_codes[c.Col(0)].push_back(c.Col(1));
+    }
     Stmt s(db_, "SELECT id, name FROM members ORDER BY id");
     while (true) {
       AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -295,6 +308,11 @@ absl::StatusOr<GlobalConf> Registry::BuildContent() const {
       Member* m = conf.add_members();
       AXIS_ASSIGN_OR_RETURN(*m->mutable_id(), ParseMemberId(s.Col(0)));
       m->set_name(s.Col(1));
+      if (auto it = other_codes.find(s.Col(0)); it != other_codes.end()) {
+        for (const std::string& code : it->second) {
+          m->add_other_codes(code);
+        }
+      }
     }
   }
   {
@@ -504,17 +522,50 @@ absl::Status Registry::CheckChainsToTrustedCa(const std::string& cert_der,
   return absl::OkStatus();
 }
 
-absl::StatusOr<uint64_t> Registry::AddMember(const Identifier& id, const std::string& name) {
+absl::StatusOr<uint64_t> Registry::AddMember(const Identifier& id, const std::string& name,
+                                             const std::vector<std::string>& other_codes) {
   AXIS_RETURN_IF_ERROR(CheckMemberId(id));
   if (name.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("member ", FormatIdentifier(id), ": a name is required"));
+  }
+  std::set<std::string> codes;
+  for (const std::string& code : other_codes) {
+    absl::StatusOr<edxml::AgencyCode> parsed = edxml::ParseAgencyCode(code);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("member ", FormatIdentifier(id),
+                                                     ": other code: ", parsed.status().message()));
+    }
+    if (code == id.member_code() || !codes.insert(code).second) {
+      return absl::InvalidArgumentError(absl::StrCat("member ", FormatIdentifier(id),
+                                                     ": other code ", code, " given twice"));
+    }
   }
   return Mutate([&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) -> absl::Status {
     std::string key = FormatIdentifier(id);
     AXIS_ASSIGN_OR_RETURN(bool exists, Exists("SELECT 1 FROM members WHERE id = ?", key));
     if (exists) {
       return absl::AlreadyExistsError(absl::StrCat("member ", key, " already exists"));
+    }
+    // A code names one member: not another's member code nor another's other code.
+    AXIS_ASSIGN_OR_RETURN(bool taken, Exists("SELECT 1 FROM member_codes WHERE code = ?",
+                                             id.member_code()));
+    if (taken) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("code ", id.member_code(), " is another member's other code"));
+    }
+    for (const std::string& code : codes) {
+      // Agency codes hold only letters, digits and dots: no LIKE wildcards.
+      AXIS_ASSIGN_OR_RETURN(bool used, Exists("SELECT 1 FROM members WHERE id LIKE ?",
+                                              absl::StrCat("%/", code)));
+      AXIS_ASSIGN_OR_RETURN(bool aliased,
+                            Exists("SELECT 1 FROM member_codes WHERE code = ?", code));
+      if (used || aliased) {
+        return absl::AlreadyExistsError(
+            absl::StrCat("member ", key, ": code ", code, " already names another member"));
+      }
+      Stmt c(db_, "INSERT INTO member_codes (code, member) VALUES (?, ?)");
+      AXIS_RETURN_IF_ERROR(c.Text(code).Text(key).Run());
     }
     Stmt s(db_, "INSERT INTO members (id, name) VALUES (?, ?)");
     return s.Text(key).Text(name).Run();
@@ -536,6 +587,8 @@ absl::StatusOr<uint64_t> Registry::RemoveMember(const Identifier& id) {
           "member ", key, " still has subsystems or security servers; remove them first"));
     }
     AXIS_RETURN_IF_ERROR(CheckNotInGroup(key));
+    Stmt c(db_, "DELETE FROM member_codes WHERE member = ?");
+    AXIS_RETURN_IF_ERROR(c.Text(key).Run());
     Stmt s(db_, "DELETE FROM members WHERE id = ?");
     return s.Text(key).Run();
   });

@@ -69,7 +69,10 @@ class Registry {
   absl::StatusOr<std::vector<ConfVersion>> History(uint64_t from) const;
 
   // Admin changes; each returns the current version after the change.
-  absl::StatusOr<uint64_t> AddMember(const Identifier& id, const std::string& name);
+  // AddMember: `other_codes` are the member's other agency codes (legacy or
+  // 2020 format, edxml/agency_code.h), each used by no other member.
+  absl::StatusOr<uint64_t> AddMember(const Identifier& id, const std::string& name,
+                                     const std::vector<std::string>& other_codes = {});
   absl::StatusOr<uint64_t> RemoveMember(const Identifier& id);
   absl::StatusOr<uint64_t> AddSubsystem(const Identifier& id, const std::string& name);
   absl::StatusOr<uint64_t> RemoveSubsystem(const Identifier& id);

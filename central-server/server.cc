@@ -139,7 +139,10 @@ class AdminService final : public CentralAdmin::Service {
   grpc::Status AddMember(grpc::ServerContext* c, const MemberRequest* r, AdminReply* out) override {
     AXIS_ADMIN_CHECK(c);
     return Log("member_add", FormatIdentifier(r->id()),
-               Reply(server_->registry().AddMember(r->id(), r->name()), out));
+               Reply(server_->registry().AddMember(
+                         r->id(), r->name(),
+                         std::vector<std::string>(r->other_codes().begin(), r->other_codes().end())),
+                     out));
   }
   grpc::Status RemoveMember(grpc::ServerContext* c, const MemberRequest* r,
                             AdminReply* out) override {

@@ -14,6 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "central-server/conf_client.h"
 #include "central-server/globalconf.h"
@@ -160,7 +161,11 @@ void PrintConf(const GlobalConf& conf, const ValidityStatement& st) {
             << "\nprevious sha256 " << absl::BytesToHexString(conf.previous_sha256()) << "\n";
   std::cout << "members " << conf.members_size() << "\n";
   for (const Member& m : conf.members()) {
-    std::cout << "  " << FormatIdentifier(m.id()) << "  " << m.name() << "\n";
+    std::cout << "  " << FormatIdentifier(m.id()) << "  " << m.name();
+    if (m.other_codes_size() > 0) {
+      std::cout << "  (also " << absl::StrJoin(m.other_codes(), ", ") << ")";
+    }
+    std::cout << "\n";
   }
   std::cout << "subsystems " << conf.subsystems_size() << "\n";
   for (const Subsystem& m : conf.subsystems()) {
@@ -225,7 +230,7 @@ void AddCentralCommand(CLI::App& app, Command* run) {
   struct Flags {
     std::string id, code, member_class = "GOV", instance = "VN", name, address, cert, key, url, crl,
                           output, description, reason, owner;
-    std::vector<std::string> ocsp, members;
+    std::vector<std::string> ocsp, members, other_codes;
     uint64_t approve = 0, reject = 0;
     bool all = false, json = false, verify = false;
   };
@@ -244,6 +249,8 @@ void AddCentralCommand(CLI::App& app, Command* run) {
     c->add_option("--instance", f->instance, "instance (default VN)");
     if (std::string(verb) == "add") {
       c->add_option("--name", f->name, "the member's name")->required();
+      c->add_option("--also-code", f->other_codes,
+                    "another agency code of the member, e.g. its legacy 13-character one (repeat)");
     }
     bool add = std::string(verb) == "add";
     c->callback([f, conn, run, add] {
@@ -256,6 +263,11 @@ void AddCentralCommand(CLI::App& app, Command* run) {
         MemberRequest r;
         *r.mutable_id() = *id;
         r.set_name(f->name);
+        if (add) {
+          for (const std::string& code : f->other_codes) {
+            r.add_other_codes(code);
+          }
+        }
         return add ? Change(*conn, &CentralAdmin::Stub::AddMember, r)
                    : Change(*conn, &CentralAdmin::Stub::RemoveMember, r);
       };

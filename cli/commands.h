@@ -42,7 +42,7 @@ void AddEdxmlCommand(CLI::App& app, Command* run);
 // AddDmsCommands registers `axis send|inbox|ack|status|agencies` (dms_command.cc).
 void AddDmsCommands(CLI::App& app, Command* run);
 // AddCentralCommand registers `axis central ...` (central_command.cc); AddServerCommand
-// registers `axis server register|request` (server_command.cc).
+// registers `axis server register|request|status` (server_command.cc).
 void AddCentralCommand(CLI::App& app, Command* run);
 void AddServerCommand(CLI::App& app, Command* run);
 // AddAuditCommand registers `axis audit log` (audit_command.cc).

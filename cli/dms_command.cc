@@ -22,6 +22,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/commands.h"
 #include "cli/gateway_client.h"
 #include "common/files.h"
@@ -299,7 +300,11 @@ int RunAgencies(const AgenciesFlags& f) {
     return kExitOk;
   }
   for (const Agency& a : resp.agencies()) {
-    std::cout << a.agency_code() << "  " << a.name() << "\n";
+    std::cout << a.agency_code() << "  " << a.name();
+    if (a.other_codes_size() > 0) {
+      std::cout << "  (also " << absl::StrJoin(a.other_codes(), ", ") << ")";
+    }
+    std::cout << "\n";
     for (const Identifier& sub : a.subsystems()) {
       std::cout << "    " << FormatIdentifier(sub) << "\n";
     }

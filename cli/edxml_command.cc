@@ -19,6 +19,7 @@
 #include "edxml/json.h"
 #include "edxml/message.h"
 #include "edxml/reader.h"
+#include "edxml/status.h"
 #include "edxml/validate.h"
 #include "edxml/writer.h"
 
@@ -27,8 +28,7 @@ namespace {
 
 using edxml::Message;
 
-// Official documents are dated in Vietnam's time (UTC+7, no daylight saving).
-absl::TimeZone VietnamTime() { return absl::FixedTimeZone(7 * 3600); }
+using edxml::VietnamTime;
 
 std::string Json(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -410,39 +410,18 @@ int RunStatus(const StatusFlags& f) {
     }
     from = *h.to.front().organ_id;
   }
-  const absl::Time now = absl::Now();
-  const std::string timestamp = absl::FormatTime("%Y/%m/%d %H:%M:%S", now, VietnamTime());
-  Message m;
-  m.kind = edxml::MessageKind::kStatus;
-  edxml::StatusHeader& s = m.status;
-  s.from.emplace().organ_id = from;
-  edxml::ResponseFor& r = s.response_for.emplace();
-  if (h.from.has_value()) {
-    r.organ_id = h.from->organ_id;
+  edxml::StatusAnswer answer;
+  answer.code = f.code;
+  answer.from = from;
+  answer.description = f.description;
+  answer.staff = f.staff;
+  answer.department = f.department;
+  absl::StatusOr<Message> built = edxml::StatusFor(h, answer, absl::Now());
+  if (!built.ok()) {
+    return Fail(built.status());
   }
-  if (h.code.has_value()) {
-    r.code = absl::StrCat(h.code->code_number.value_or(""), "/", h.code->code_notation.value_or(""));
-  }
-  if (h.promulgation_info.has_value()) {
-    r.promulgation_date = h.promulgation_info->promulgation_date;
-  }
-  r.document_id = h.document_id;
-  if (!f.staff.empty() || !f.department.empty()) {
-    edxml::StaffInfo& st = s.staff_info.emplace();
-    if (!f.department.empty()) {
-      st.department = f.department;
-    }
-    if (!f.staff.empty()) {
-      st.staff = f.staff;
-    }
-  }
-  s.status_code = f.code;
-  s.description = f.description.empty() ? std::string(info->vietnamese) : f.description;
-  s.timestamp = timestamp;
-  m.trace_header_list.emplace();
-  edxml::TraceHeader& hop = m.trace_header_list->trace_header.emplace_back();
-  hop.organ_id = from;
-  hop.timestamp = timestamp;
+  const Message& m = *built;
+  const edxml::ResponseFor& r = *m.status.response_for;
   std::vector<edxml::Problem> problems = edxml::Validate(m);
   if (edxml::HasErrors(problems)) {
     PrintProblems(problems, std::cerr);

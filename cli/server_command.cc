@@ -8,6 +8,13 @@
 //       subsystem-add ID | subsystem-delete ID | address --server-code ss1 --address H:P
 //       | auth-cert-delete --server-code ss1 --auth-cert CERT.pem
 // Prints the request id and its status (pending, or approved by policy).
+//
+//   axis server status --server HOST:PORT [--json]
+// Asks the security server itself (its gateway, as one of its local
+// clients) for its configuration, time-stamping, OCSP and queues. Exit 0
+// when it accepts new documents, 1 when it refuses them, 3 when unreachable.
+#include <google/protobuf/util/json_util.h>
+
 #include <iostream>
 #include <memory>
 
@@ -18,6 +25,8 @@
 #include "central-server/globalconf.h"
 #include "central-server/requests.h"
 #include "cli/commands.h"
+#include "cli/gateway_client.h"
+#include "proto/conversions.h"
 #include "proto/identifiers.h"
 #include "signer/bytes_sign.h"
 #include "signer/certs.h"
@@ -88,6 +97,101 @@ void AddCommon(CLI::App* c, ServerFlags* f) {
   c->add_option("--sign-key", f->sign_key, "the member's signing key (seal), PEM or pkcs11: URI")
       ->required();
   c->add_option("--sign-cert", f->sign_cert, "its certificate (PEM)")->required();
+}
+
+struct StatusFlags {
+  Conn conn;
+  bool json = false;
+};
+
+std::string TimeText(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", FromProtoTime(t), absl::UTCTimeZone());
+}
+
+// PrintServerStatus prints one line per area of `s`.
+void PrintServerStatus(const ServerStatusResponse& s) {
+  std::cout << "server " << FormatIdentifier(s.member()) << " " << s.server_code() << "\n";
+  const ServerStatusResponse::Conf& c = s.global_conf();
+  std::cout << "configuration: ";
+  if (!c.present()) {
+    std::cout << "NONE: " << c.error() << "\n";
+  } else if (c.valid()) {
+    std::cout << "version " << c.version() << " (" << c.instance() << "), valid until "
+              << TimeText(c.expires_at()) << "\n";
+  } else {
+    std::cout << "version " << c.version() << " (" << c.instance() << ") EXPIRED: " << c.error()
+              << "\n";
+  }
+  const ServerStatusResponse::Timestamping& t = s.timestamping();
+  std::cout << "time-stamps: ";
+  if (!t.enabled()) {
+    std::cout << "not configured (no TSA)\n";
+  } else {
+    std::cout << "last " << TimeText(t.last_stamp()) << ", " << t.unstamped_records()
+              << " unstamped, TSA " << t.tsa_url();
+    if (!t.last_error().empty()) {
+      std::cout << ", error: " << t.last_error();
+    }
+    std::cout << "\n";
+  }
+  const ServerStatusResponse::Ocsp& o = s.ocsp();
+  std::cout << "OCSP: ";
+  if (!o.enabled()) {
+    std::cout << "disabled";
+  } else if (!o.has_fresh_until()) {
+    std::cout << "no response held yet (fetched when relaying)";
+  } else {
+    std::cout << (FromProtoTime(o.fresh_until()) > FromProtoTime(s.now()) ? "fresh until "
+                                                                          : "STALE since ")
+              << TimeText(o.fresh_until()) << " (this update " << TimeText(o.this_update());
+    if (o.has_next_update()) {
+      std::cout << ", next update " << TimeText(o.next_update());
+    }
+    std::cout << ")";
+  }
+  if (!o.url().empty()) {
+    std::cout << ", responder " << o.url();
+  }
+  if (!o.last_error().empty()) {
+    std::cout << ", error: " << o.last_error();
+  }
+  std::cout << "\n";
+  const ServerStatusResponse::Queues& q = s.queues();
+  std::cout << "queues: outbox " << q.outbox_accepted() << " accepted, " << q.outbox_relayed()
+            << " relaying/retrying, " << q.outbox_delivered() << " delivered, "
+            << q.outbox_failed() << " failed; inbox " << q.inbox_pending() << " pending, "
+            << q.inbox_acknowledged() << " acknowledged\n";
+  if (s.accepting_documents()) {
+    std::cout << "accepting documents\n";
+  } else {
+    std::cout << "REFUSING documents: " << s.refusal_reason() << "\n";
+  }
+}
+
+int RunServerStatus(const StatusFlags& f) {
+  absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = ConnectGateway(f.conn);
+  if (!stub.ok()) {
+    return Fail(stub.status());
+  }
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx, 30);
+  ServerStatusResponse resp;
+  grpc::Status s = (*stub)->ServerStatus(&ctx, ServerStatusRequest(), &resp);
+  if (!s.ok()) {
+    return FailRpc(s);
+  }
+  if (f.json) {
+    std::string out;
+    google::protobuf::util::JsonPrintOptions o;
+    o.preserve_proto_field_names = true;
+    // Zero counts and false flags are part of the report.
+    o.always_print_primitive_fields = true;
+    (void)google::protobuf::util::MessageToJsonString(resp, &out, o);
+    std::cout << out << "\n";
+  } else {
+    PrintServerStatus(resp);
+  }
+  return resp.accepting_documents() ? kExitOk : kExitNegative;
 }
 
 }  // namespace
@@ -172,6 +276,13 @@ void AddServerCommand(CLI::App& app, Command* run) {
       return Submit(*f, std::move(r), false);
     };
   });
+
+  auto sf = std::make_shared<StatusFlags>();
+  CLI::App* status = server->add_subcommand(
+      "status", "This security server's configuration, time-stamps, OCSP and queues");
+  AddConnFlags(status, &sf->conn);
+  status->add_flag("--json", sf->json, "print the report as JSON");
+  status->callback([sf, run] { *run = [sf] { return RunServerStatus(*sf); }; });
 }
 
 }  // namespace axis::cli

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/security/server_credentials.h>
 #include <openssl/rand.h>
@@ -21,15 +22,18 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "edxml/message.h"
+#include "edxml/reader.h"
 #include "proto/conversions.h"
 #include "proto/identifiers.h"
 #include "proto/text_config.h"
 #include "security_server.grpc.pb.h"
+#include "security-server/answers.h"
 #include "security-server/audit_service.h"
 #include "security-server/edxml_check.h"
 #include "security-server/message_log.h"
@@ -120,6 +124,8 @@ class GatewayService final : public AgencyGateway::Service {
                             ListAgenciesResponse* out) override;
   grpc::Status ListSent(grpc::ServerContext* c, const ListSentRequest* req,
                         ListSentResponse* out) override;
+  grpc::Status ServerStatus(grpc::ServerContext* c, const ServerStatusRequest* req,
+                            ServerStatusResponse* out) override;
 
  private:
   Server* s_;
@@ -157,6 +163,9 @@ class Server : public SecurityServer {
   absl::StatusOr<ListAgenciesResponse> DoListAgencies();
   absl::StatusOr<ListSentResponse> DoListSent(const std::set<std::string>& allowed,
                                               const ListSentRequest& req);
+  // DoServerStatus reports configuration, time-stamping, OCSP, queues and
+  // whether new documents are accepted (any local client may ask).
+  absl::StatusOr<ServerStatusResponse> DoServerStatus();
   // --- relay
   absl::StatusOr<Receipt> DoDeliver(grpc::ServerContext* c, grpc::ServerReader<DeliverRequest>* r);
 
@@ -166,6 +175,18 @@ class Server : public SecurityServer {
                                          const Envelope& envelope,
                                          grpc::ServerReader<DeliverRequest>* r);
   bool AccessAllowed(const Identifier& sender, const Identifier& recipient, const ConfView& conf);
+  // VerifyDocumentSignatures verifies the XML signatures of the payload
+  // `digest`, keeps the report beside it (and in `report_json`) and says
+  // why they are not valid. `unsigned_ok`: no signature at all is fine.
+  absl::Status VerifyDocumentSignatures(const EnvelopeHeader& h, const ConfView& conf,
+                                        const std::string& digest, absl::Time now,
+                                        bool unsigned_ok, std::string* report_json);
+  // AnswerRefusal stores and queues the edXML status 02 answering a refused
+  // edXML document (answers.h); failures are only reported on stderr.
+  void AnswerRefusal(const EnvelopeHeader& h, const edxml::Message& document,
+                     const absl::Status& why, absl::Time now);
+  // Enqueue hands accepted outbox rows straight to the relay workers.
+  void Enqueue(std::vector<OutboxRow> rows);
   absl::Status Refuse(const std::string& id, const std::string& peer, const absl::Status& why);
 
   // --- outbox
@@ -299,6 +320,9 @@ absl::Status Server::Init() {
   tls.pem_key_cert_pairs.push_back({tls_key_pem_, tls_cert_pem_});
   std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(tls);
 
+  // grpc.health.v1.Health on both ports, SERVING while the server runs
+  // (ARCHITECTURE.md, Operations).
+  grpc::EnableDefaultHealthCheckService(true);
   gateway_service_ = std::make_unique<GatewayService>(this);
   relay_service_ = std::make_unique<RelayService>(this);
   audit_service_ = std::make_unique<AuditService>(AuditService::Deps{
@@ -557,30 +581,34 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
     rows.push_back(std::move(o));
   }
   AXIS_RETURN_IF_ERROR(store_->AcceptMessage(m, rows, log));
-  {
-    // Hand the new rows straight to the relay workers (bounded; beyond
-    // that, and after a restart, the dispatcher reads them from the store):
-    // re-reading the outbox for every Send cost more than the delivery.
-    absl::MutexLock l(&mu_);
-    for (OutboxRow& o : rows) {
-      if (queue_.size() >= kDirectQueueMax) {
-        wake_ = true;
-        undispatched_ = true;
-        break;
-      }
-      if (inflight_.insert({o.message_id, o.recipient}).second) {
-        o.payload_sha256 = digest;
-        o.payload_size = size;
-        o.payload = small;
-        queue_.push_back(std::move(o));
-      }
-    }
+  for (OutboxRow& o : rows) {
+    o.payload_sha256 = digest;
+    o.payload_size = size;
+    o.payload = small;
   }
+  Enqueue(std::move(rows));
   SendResponse out;
   out.set_message_id(m.id);
   out.set_payload_sha256(digest);
   out.set_payload_size(size);
   return out;
+}
+
+void Server::Enqueue(std::vector<OutboxRow> rows) {
+  // Bounded; beyond that, and after a restart, the dispatcher reads them
+  // from the store: re-reading the outbox for every Send cost more than the
+  // delivery.
+  absl::MutexLock l(&mu_);
+  for (OutboxRow& o : rows) {
+    if (queue_.size() >= kDirectQueueMax) {
+      wake_ = true;
+      undispatched_ = true;
+      break;
+    }
+    if (inflight_.insert({o.message_id, o.recipient}).second) {
+      queue_.push_back(std::move(o));
+    }
+  }
 }
 
 absl::Status Server::DoReceive(const std::set<std::string>& allowed, const ReceiveRequest& req,
@@ -796,6 +824,9 @@ absl::StatusOr<ListAgenciesResponse> Server::DoListAgencies() {
     *a->mutable_member() = m.id();
     a->set_name(m.name());
     a->set_agency_code(m.id().member_code());
+    for (const std::string& code : m.other_codes()) {
+      a->add_other_codes(code);
+    }
     for (const Subsystem& s : conf->conf().subsystems()) {
       if (SameIdentifier(MemberOf(s.id()), m.id())) {
         *a->add_subsystems() = s.id();
@@ -818,6 +849,70 @@ absl::StatusOr<ListSentResponse> Server::DoListSent(const std::set<std::string>&
   ListSentResponse out;
   for (const std::string& id : ids) {
     AXIS_ASSIGN_OR_RETURN(*out.add_messages(), DoStatus(allowed, id));
+  }
+  return out;
+}
+
+absl::StatusOr<ServerStatusResponse> Server::DoServerStatus() {
+  absl::Time now = absl::Now();
+  ServerStatusResponse out;
+  *out.mutable_member() = member_;
+  out.set_server_code(config_.server_code());
+  *out.mutable_now() = ToProtoTime(now);
+
+  ServerStatusResponse::Conf* gc = out.mutable_global_conf();
+  if (std::shared_ptr<const ConfView> conf = conf_->Current(); conf != nullptr) {
+    gc->set_present(true);
+    gc->set_version(conf->version());
+    gc->set_instance(conf->conf().instance());
+    *gc->mutable_expires_at() = ToProtoTime(conf->expires_at());
+  }
+  absl::StatusOr<std::shared_ptr<const ConfView>> valid = conf_->CurrentValid(now);
+  gc->set_valid(valid.ok());
+  if (!valid.ok()) {
+    gc->set_error(std::string(valid.status().message()));
+  }
+
+  ServerStatusResponse::Timestamping* ts = out.mutable_timestamping();
+  if (timestamper_ != nullptr) {
+    ts->set_enabled(true);
+    ts->set_tsa_url(config_.tsa().url());
+    *ts->mutable_last_stamp() = ToProtoTime(timestamper_->LastStamp());
+    ts->set_unstamped_records(timestamper_->Unstamped());
+    ts->set_last_error(std::string(timestamper_->LastError().message()));
+    ts->set_grace_seconds(static_cast<uint64_t>(
+        absl::ToInt64Seconds(SecondsOr(config_.timestamp_grace_seconds(), 4 * 3600))));
+  }
+
+  ServerStatusResponse::Ocsp* oc = out.mutable_ocsp();
+  if (ocsp_ != nullptr) {
+    OcspCache::Held held = ocsp_->State();
+    oc->set_enabled(true);
+    oc->set_url(held.url);
+    if (held.fresh_until != absl::InfinitePast()) {
+      *oc->mutable_fresh_until() = ToProtoTime(held.fresh_until);
+      *oc->mutable_this_update() = ToProtoTime(held.this_update);
+      if (held.next_update != absl::InfiniteFuture()) {
+        *oc->mutable_next_update() = ToProtoTime(held.next_update);
+      }
+    }
+    oc->set_last_error(held.last_error);
+  }
+
+  AXIS_ASSIGN_OR_RETURN(QueueCounts counts, store_->Counts());
+  ServerStatusResponse::Queues* q = out.mutable_queues();
+  q->set_outbox_accepted(static_cast<uint64_t>(counts.outbox_accepted));
+  q->set_outbox_relayed(static_cast<uint64_t>(counts.outbox_relayed));
+  q->set_outbox_delivered(static_cast<uint64_t>(counts.outbox_delivered));
+  q->set_outbox_failed(static_cast<uint64_t>(counts.outbox_failed));
+  q->set_inbox_pending(static_cast<uint64_t>(counts.inbox_pending));
+  q->set_inbox_acknowledged(static_cast<uint64_t>(counts.inbox_acknowledged));
+
+  absl::Status admit = AdmitNewDocuments(now);
+  out.set_accepting_documents(admit.ok());
+  if (!admit.ok()) {
+    out.set_refusal_reason(
+        std::string(absl::StripPrefix(admit.message(), "not accepting documents: ")));
   }
   return out;
 }
@@ -895,6 +990,20 @@ grpc::Status GatewayService::ListSent(grpc::ServerContext* c, const ListSentRequ
   return grpc::Status::OK;
 }
 
+grpc::Status GatewayService::ServerStatus(grpc::ServerContext* c, const ServerStatusRequest*,
+                                          ServerStatusResponse* out) {
+  absl::StatusOr<std::set<std::string>> allowed = s_->ClientSubsystems(c);
+  if (!allowed.ok()) {
+    return ToGrpcStatus(allowed.status());
+  }
+  absl::StatusOr<ServerStatusResponse> r = s_->DoServerStatus();
+  if (!r.ok()) {
+    return ToGrpcStatus(r.status());
+  }
+  *out = std::move(*r);
+  return grpc::Status::OK;
+}
+
 // ---------------------------------------------------------------------------
 // Relay (recipient side)
 
@@ -908,6 +1017,75 @@ absl::Status Server::Refuse(const std::string& id, const std::string& peer, cons
     std::fprintf(stderr, "relay: cannot log refusal: %s\n", std::string(s.message()).c_str());
   }
   return why;
+}
+
+absl::Status Server::VerifyDocumentSignatures(const EnvelopeHeader& h, const ConfView& conf,
+                                              const std::string& digest, absl::Time now,
+                                              bool unsigned_ok, std::string* report_json) {
+  uint64_t max_xml = config_.max_xml_verify_bytes() == 0 ? (uint64_t{64} << 20)
+                                                         : config_.max_xml_verify_bytes();
+  if (h.payload_size() > max_xml) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("deliver: XML document over ", max_xml, " bytes cannot be verified"));
+  }
+  AXIS_ASSIGN_OR_RETURN(std::string xml, ReadFile(spool_->PathOf(digest), max_xml));
+  signer::VerifyOptions vo;
+  vo.trust = &conf.trust;
+  vo.at = now;
+  vo.document_name = h.message_id();
+  vo.signature_parent_ns = edxml::kEdxmlNs;
+  vo.signature_parent_name = "edXMLHeader";
+  vo.ocsp_url = config_.ocsp().url();
+  if (vo.ocsp_url.empty()) {
+    for (const TrustedCa& ca : conf.conf().cas()) {
+      if (!ca.ocsp_urls().empty()) {
+        vo.ocsp_url = ca.ocsp_urls(0);
+        break;
+      }
+    }
+  }
+  absl::StatusOr<signer::Report> report = signer::VerifyDocument(xml, vo);
+  if (!report.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("document signatures: ", report.status().message()));
+  }
+  if (unsigned_ok && report->signatures.empty()) {
+    return absl::OkStatus();
+  }
+  *report_json = signer::ReportJson(*report);
+  AXIS_RETURN_IF_ERROR(WriteFileAtomic(
+      absl::StrCat(spool_->PathOf(digest), ".", h.message_id(), ".report.json"), *report_json));
+  if (!report->Valid()) {
+    std::string why = report->problems.empty() ? "" : report->problems[0];
+    for (const signer::SignatureReport& sig : report->signatures) {
+      if (why.empty() && !sig.reasons.empty()) {
+        why = sig.reasons[0];
+      }
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "document signatures are not valid", why.empty() ? "" : absl::StrCat(": ", why)));
+  }
+  return absl::OkStatus();
+}
+
+void Server::AnswerRefusal(const EnvelopeHeader& h, const edxml::Message& document,
+                           const absl::Status& why, absl::Time now) {
+  std::vector<LogItem> log;
+  absl::StatusOr<Answer> a =
+      MakeStatusAnswer(h, document.header, "02", std::string(why.message()), seal_, *spool_, now, &log);
+  absl::Status s = a.status();
+  if (a.ok()) {
+    s = store_->AcceptMessage(a->message, a->rows, log);
+    if (absl::IsAlreadyExists(s)) {
+      return;  // answered when it came before
+    }
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "relay: no status 02 for %s: %s\n", h.message_id().c_str(),
+                 std::string(s.message()).c_str());
+    return;
+  }
+  Enqueue(std::move(a->rows));
 }
 
 bool Server::AccessAllowed(const Identifier& sender, const Identifier& recipient,
@@ -1043,56 +1221,36 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
     return absl::PermissionDeniedError(absl::StrCat("deliver: ", FormatIdentifier(h.sender()),
                                                     " may not deliver to ", recipient));
   }
+  const bool is_xml = absl::StrContains(h.content_type(), "xml");
+  const bool is_status = h.document_type() == "status";
+  const bool is_edxml_document = is_xml && IsEdxmlDocumentType(h.document_type());
+  // An edXML message is read before its signatures are checked, so that a
+  // failing document can be answered with a status 02 naming it.
+  std::optional<edxml::Message> edxml_message;
+  if (is_edxml_document || (is_xml && is_status && h.payload_size() > 0)) {
+    AXIS_ASSIGN_OR_RETURN(edxml_message, ReadEdxmlArrival(spool_->PathOf(digest)));
+  }
   std::string report_json;
-  bool is_xml = absl::StrContains(h.content_type(), "xml");
-  if (is_xml && h.document_type() != "status") {
-    uint64_t max_xml = config_.max_xml_verify_bytes() == 0 ? (uint64_t{64} << 20)
-                                                           : config_.max_xml_verify_bytes();
-    if (h.payload_size() > max_xml) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("deliver: XML document over ", max_xml, " bytes cannot be verified"));
-    }
-    AXIS_ASSIGN_OR_RETURN(std::string xml, ReadFile(spool_->PathOf(digest), max_xml));
-    signer::VerifyOptions vo;
-    vo.trust = &conf.trust;
-    vo.at = now;
-    vo.document_name = h.message_id();
-    vo.signature_parent_ns = edxml::kEdxmlNs;
-    vo.signature_parent_name = "edXMLHeader";
-    vo.ocsp_url = config_.ocsp().url();
-    if (vo.ocsp_url.empty()) {
-      for (const TrustedCa& ca : conf.conf().cas()) {
-        if (!ca.ocsp_urls().empty()) {
-          vo.ocsp_url = ca.ocsp_urls(0);
-          break;
-        }
-      }
-    }
-    absl::StatusOr<signer::Report> report = signer::VerifyDocument(xml, vo);
-    if (!report.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("document signatures: ", report.status().message()));
-    }
-    report_json = signer::ReportJson(*report);
-    AXIS_RETURN_IF_ERROR(WriteFileAtomic(
-        absl::StrCat(spool_->PathOf(digest), ".", h.message_id(), ".report.json"), report_json));
-    if (!report->Valid()) {
-      std::string why = report->problems.empty() ? "" : report->problems[0];
-      for (const signer::SignatureReport& s : report->signatures) {
-        if (why.empty() && !s.reasons.empty()) {
-          why = s.reasons[0];
-        }
-      }
-      return absl::InvalidArgumentError(absl::StrCat(
-          "document signatures are not valid", why.empty() ? "" : absl::StrCat(": ", why)));
-    }
+  absl::Status checked = absl::OkStatus();
+  if (is_xml && (!is_status || h.payload_size() > 0)) {
+    // A status need not be signed (its envelope is); a signature it has must hold.
+    checked = VerifyDocumentSignatures(h, conf, digest, now, is_status, &report_json);
   }
   // An edXML message names its sender and recipients itself (From/To): they
   // must be the members the envelope proves (edxml_check.h).
-  if (is_xml && (IsEdxmlDocumentType(h.document_type()) ||
-                 (h.document_type() == "status" && h.payload_size() > 0))) {
-    AXIS_RETURN_IF_ERROR(CheckEdxmlArrival(spool_->PathOf(digest), MemberOf(h.sender()),
-                                           MemberOf(h.recipient())));
+  if (checked.ok() && edxml_message.has_value()) {
+    checked = CheckEdxmlArrival(*edxml_message,
+                                Party{MemberOf(h.sender()), conf.AgencyCodesOf(h.sender())},
+                                Party{MemberOf(h.recipient()), conf.AgencyCodesOf(h.recipient())},
+                                is_status ? h.status_code() : "");
+  }
+  const bool answers = is_edxml_document && !config_.no_edxml_answers() &&
+                       edxml_message->kind == edxml::MessageKind::kDocument;
+  if (!checked.ok()) {
+    if (answers) {
+      AnswerRefusal(h, *edxml_message, checked, now);
+    }
+    return checked;
   }
   ReceiptBody body;
   body.set_message_id(h.message_id());
@@ -1128,13 +1286,29 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   if (h.document_type() == "status" && !h.in_reply_to().empty()) {
     AXIS_ASSIGN_OR_RETURN(std::optional<MessageRow> orig, store_->GetMessage(h.in_reply_to()));
     if (orig.has_value() && orig->sender == recipient) {
-      status = StatusRow{h.in_reply_to(), row.sender, h.status_code(), h.status_text(),
-                         h.message_id(), now};
+      // The envelope's text, else the edXML status message's Description.
+      std::string text = h.status_text();
+      if (text.empty() && edxml_message.has_value()) {
+        text = edxml_message->status.description.value_or("");
+      }
+      status = StatusRow{h.in_reply_to(), row.sender, h.status_code(), text, h.message_id(), now};
       log.push_back({static_cast<int>(LogEvent::kStatus), h.in_reply_to(), row.sender,
-                     absl::StrCat(h.status_code(), " ", h.status_text())});
+                     absl::StrCat(h.status_code(), " ", text)});
     }
   }
-  absl::Status ins = store_->InsertInbox(row, status, log);
+  std::optional<Answer> answer;
+  if (answers) {
+    absl::StatusOr<Answer> a =
+        MakeStatusAnswer(h, edxml_message->header, "01", "", seal_, *spool_, now, &log);
+    if (a.ok()) {
+      answer = std::move(*a);
+    } else {
+      // The document is kept all the same; its DMS can still answer.
+      std::fprintf(stderr, "relay: no status 01 for %s: %s\n", h.message_id().c_str(),
+                   std::string(a.status().message()).c_str());
+    }
+  }
+  absl::Status ins = store_->InsertInbox(row, status, log, answer ? &*answer : nullptr);
   if (absl::IsAlreadyExists(ins)) {
     AXIS_ASSIGN_OR_RETURN(existing, store_->FindInbox(h.message_id(), recipient));
     if (existing.has_value()) {
@@ -1147,6 +1321,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   {
     absl::MutexLock l(&mu_);
     ++inbox_generation_;
+  }
+  if (answer.has_value()) {
+    Enqueue(std::move(answer->rows));
   }
   return receipt;
 }

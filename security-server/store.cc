@@ -219,27 +219,7 @@ class SqliteStore : public Store {
   absl::Status AcceptMessage(const MessageRow& m, const std::vector<OutboxRow>& rows,
                              const std::vector<LogItem>& log) override {
     return Write([&](sqlite3* db) -> absl::Status {
-      Stmt s(&stmts_, db,
-             "INSERT INTO messages(id,sender,document_type,content_type,dms_reference,"
-             "in_reply_to,status_code,status_text,payload_sha256,payload_size,created_at) "
-             "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
-      s.Bind(1, m.id).Bind(2, m.sender).Bind(3, m.document_type).Bind(4, m.content_type);
-      s.Bind(5, m.dms_reference).Bind(6, m.in_reply_to).Bind(7, m.status_code);
-      s.Bind(8, m.status_text).BindBlob(9, m.payload_sha256);
-      s.Bind(10, static_cast<int64_t>(m.payload_size)).Bind(11, Micros(m.created_at));
-      AXIS_RETURN_IF_ERROR(s.Run());
-      if (m.inline_payload.has_value()) {
-        AXIS_RETURN_IF_ERROR(PutPayload(db, m.payload_sha256, *m.inline_payload));
-      }
-      for (const OutboxRow& r : rows) {
-        Stmt o(&stmts_, db,
-               "INSERT INTO outbox(message_id,recipient,envelope,state,attempts,next_attempt,"
-               "reason,updated_at) VALUES(?,?,?,?,0,?,'',?)");
-        o.Bind(1, r.message_id).Bind(2, r.recipient).BindBlob(3, r.envelope);
-        o.Bind(4, static_cast<int64_t>(r.state)).Bind(5, Micros(r.next_attempt));
-        o.Bind(6, Micros(r.updated_at));
-        AXIS_RETURN_IF_ERROR(o.Run());
-      }
+      AXIS_RETURN_IF_ERROR(InsertMessage(db, m, rows));
       return AppendAll(db, log);
     });
   }
@@ -314,8 +294,11 @@ class SqliteStore : public Store {
   }
 
   absl::Status InsertInbox(const InboxRow& r, const std::optional<StatusRow>& status,
-                           const std::vector<LogItem>& log) override {
+                           const std::vector<LogItem>& log, const Answer* answer) override {
     return Write([&](sqlite3* db) -> absl::Status {
+      if (answer != nullptr) {
+        AXIS_RETURN_IF_ERROR(InsertMessage(db, answer->message, answer->rows));
+      }
       Stmt s(&stmts_, db,
              "INSERT INTO inbox(message_id,recipient,sender,envelope_header,payload_sha256,"
              "payload_size,document_type,content_type,dms_reference,in_reply_to,status_code,"
@@ -486,7 +469,69 @@ class SqliteStore : public Store {
     return Write([&](sqlite3* db) { return AppendAll(db, log); });
   }
 
+  absl::StatusOr<QueueCounts> Counts() override {
+    absl::MutexLock l(&db_mu_);
+    QueueCounts c;
+    {
+      Stmt s(&stmts_, db_, "SELECT state,count(*) FROM outbox GROUP BY state");
+      while (true) {
+        AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) {
+          break;
+        }
+        switch (static_cast<OutboxState>(s.Int(0))) {
+          case OutboxState::kAccepted:
+            c.outbox_accepted = s.Int(1);
+            break;
+          case OutboxState::kRelayed:
+            c.outbox_relayed = s.Int(1);
+            break;
+          case OutboxState::kDelivered:
+            c.outbox_delivered = s.Int(1);
+            break;
+          case OutboxState::kFailed:
+            c.outbox_failed = s.Int(1);
+            break;
+        }
+      }
+    }
+    Stmt s(&stmts_, db_, "SELECT acked,count(*) FROM inbox GROUP BY acked");
+    while (true) {
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      if (!row) {
+        break;
+      }
+      (s.Int(0) != 0 ? c.inbox_acknowledged : c.inbox_pending) += s.Int(1);
+    }
+    return c;
+  }
+
  private:
+  // InsertMessage inserts a message we send and its outbox rows (inside Write).
+  absl::Status InsertMessage(sqlite3* db, const MessageRow& m, const std::vector<OutboxRow>& rows) {
+    Stmt s(&stmts_, db,
+           "INSERT INTO messages(id,sender,document_type,content_type,dms_reference,"
+           "in_reply_to,status_code,status_text,payload_sha256,payload_size,created_at) "
+           "VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+    s.Bind(1, m.id).Bind(2, m.sender).Bind(3, m.document_type).Bind(4, m.content_type);
+    s.Bind(5, m.dms_reference).Bind(6, m.in_reply_to).Bind(7, m.status_code);
+    s.Bind(8, m.status_text).BindBlob(9, m.payload_sha256);
+    s.Bind(10, static_cast<int64_t>(m.payload_size)).Bind(11, Micros(m.created_at));
+    AXIS_RETURN_IF_ERROR(s.Run());
+    if (m.inline_payload.has_value()) {
+      AXIS_RETURN_IF_ERROR(PutPayload(db, m.payload_sha256, *m.inline_payload));
+    }
+    for (const OutboxRow& r : rows) {
+      Stmt o(&stmts_, db,
+             "INSERT INTO outbox(message_id,recipient,envelope,state,attempts,next_attempt,"
+             "reason,updated_at) VALUES(?,?,?,?,0,?,'',?)");
+      o.Bind(1, r.message_id).Bind(2, r.recipient).BindBlob(3, r.envelope);
+      o.Bind(4, static_cast<int64_t>(r.state)).Bind(5, Micros(r.next_attempt));
+      o.Bind(6, Micros(r.updated_at));
+      AXIS_RETURN_IF_ERROR(o.Run());
+    }
+    return absl::OkStatus();
+  }
 
   // PutPayload stores a small payload (once per digest) in the caller's
   // transaction.

@@ -103,6 +103,24 @@ struct StatusRow {
   absl::Time at;
 };
 
+// Answer is a message the server sends by itself, stored with what it
+// answers (an edXML status 01 with the document that arrived).
+struct Answer {
+  MessageRow message;
+  std::vector<OutboxRow> rows;
+};
+
+// QueueCounts counts outbox rows by state and inbox rows by
+// acknowledgement (Store::Counts).
+struct QueueCounts {
+  int64_t outbox_accepted = 0;
+  int64_t outbox_relayed = 0;
+  int64_t outbox_delivered = 0;
+  int64_t outbox_failed = 0;
+  int64_t inbox_pending = 0;  // not yet acknowledged
+  int64_t inbox_acknowledged = 0;
+};
+
 // Store is the durable state of one security server. Thread-safe.
 class Store {
  public:
@@ -130,10 +148,12 @@ class Store {
                                                             const std::string& recipient) = 0;
 
   // InsertInbox stores a received message (and, for a business status about
-  // one of our messages, the status row) with the log records, atomically.
-  // ALREADY_EXISTS when (message_id, recipient) is there already.
+  // one of our messages, the status row; and `answer`, when given, as
+  // AcceptMessage would) with the log records, atomically. ALREADY_EXISTS
+  // when (message_id, recipient) is there already.
   virtual absl::Status InsertInbox(const InboxRow& row, const std::optional<StatusRow>& status,
-                                   const std::vector<LogItem>& log) = 0;
+                                   const std::vector<LogItem>& log,
+                                   const Answer* answer = nullptr) = 0;
 
   // PendingInbox lists unacknowledged messages for `recipient`, oldest first.
   virtual absl::StatusOr<std::vector<InboxRow>> PendingInbox(const std::string& recipient,
@@ -164,6 +184,10 @@ class Store {
 
   // AppendLogOnly appends log records (refusals) in their own transaction.
   virtual absl::Status AppendLogOnly(const std::vector<LogItem>& log) = 0;
+
+  // Counts reads the number of outbox and inbox rows in each state (for
+  // status reports). Read-only.
+  virtual absl::StatusOr<QueueCounts> Counts() = 0;
 };
 
 // SqliteStore opens (creating when needed) the database at `db_path`.

@@ -168,6 +168,18 @@ bool ConfView::HasMember(const Identifier& id) const {
   return false;
 }
 
+std::vector<std::string> ConfView::AgencyCodesOf(const Identifier& id) const {
+  Identifier m = MemberOf(id);
+  std::vector<std::string> out = {m.member_code()};
+  for (const Member& s : conf().members()) {
+    if (SameIdentifier(s.id(), m)) {
+      out.insert(out.end(), s.other_codes().begin(), s.other_codes().end());
+      break;
+    }
+  }
+  return out;
+}
+
 bool ConfView::RecentlyValid(const std::string& key, absl::Time now) const {
   absl::MutexLock l(&memo_mu);
   auto it = memo.find(key);
@@ -410,6 +422,8 @@ absl::StatusOr<std::string> OcspCache::Get(const signer::TrustStore& trust, absl
       absl::MutexLock l(&mu_);
       der_ = r->der;
       fresh_until_ = until;
+      this_update_ = st->this_update;
+      next_update_ = st->next_update;
       refresh_at_ = std::max(now + absl::Seconds(1), until - options_.refresh_ahead);
       // A response older than half its life is refreshed after a short wait.
       refresh_at_ = std::min(refresh_at_, now + (until - now) / 2);
@@ -422,6 +436,7 @@ absl::StatusOr<std::string> OcspCache::Get(const signer::TrustStore& trust, absl
   }
   fetch_mu_.Unlock();
   absl::MutexLock l(&mu_);
+  last_url_ = fo.url;
   if (!error.ok()) {
     last_error_ = std::string(error.message());
     next_try_ = now + options_.retry_after_failure;
@@ -430,6 +445,17 @@ absl::StatusOr<std::string> OcspCache::Get(const signer::TrustStore& trust, absl
     return der_;
   }
   return absl::UnavailableError(absl::StrCat("OCSP: no fresh response: ", last_error_));
+}
+
+OcspCache::Held OcspCache::State() const {
+  absl::MutexLock l(&mu_);
+  Held h;
+  h.url = last_url_;
+  h.fresh_until = fresh_until_;
+  h.this_update = this_update_;
+  h.next_update = next_update_;
+  h.last_error = last_error_;
+  return h;
 }
 
 // ---------------------------------------------------------------------------

@@ -43,6 +43,9 @@ struct ConfView {
   const axis::SecurityServer* ServerOf(const Identifier& member) const;
   bool HasSubsystem(const Identifier& id) const;
   bool HasMember(const Identifier& id) const;
+  // AgencyCodesOf lists the agency codes the member of `id` is known by:
+  // its member code, then its other codes (Member.other_codes).
+  std::vector<std::string> AgencyCodesOf(const Identifier& id) const;
   // OcspUrlFor returns the conf's OCSP URL for the CA `issuer`, or "".
   std::string OcspUrlFor(X509* issuer) const;
 
@@ -131,6 +134,16 @@ class OcspCache {
   // Get returns the DER response; `trust` checks it before it is cached.
   absl::StatusOr<std::string> Get(const signer::TrustStore& trust, absl::Time now);
 
+  // Held is what the cache holds now, for status reports. Never fetches.
+  struct Held {
+    std::string url;  // the responder last asked; "" before the first fetch
+    absl::Time fresh_until = absl::InfinitePast();  // InfinitePast: no response held
+    absl::Time this_update = absl::InfinitePast();
+    absl::Time next_update = absl::InfiniteFuture();  // InfiniteFuture when absent
+    std::string last_error;  // the last failed fetch; "" after a success
+  };
+  Held State() const;
+
  private:
   UniquePtr<X509> cert_;
   UniquePtr<X509> issuer_;
@@ -142,6 +155,9 @@ class OcspCache {
   absl::Time refresh_at_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Time next_try_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mu_);
+  std::string last_url_ ABSL_GUARDED_BY(mu_);
+  absl::Time this_update_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time next_update_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
 };
 
 // SealEnvelope signs the header bytes with `seal` and returns the envelope

@@ -32,6 +32,9 @@ std::string CommitmentName(const std::string& uri) {
   if (uri == "http://uri.etsi.org/01903/v1.2.2#ProofOfOrigin") {
     return "proof of origin (the agency's seal)";
   }
+  if (uri == "http://uri.etsi.org/01903/v1.2.2#ProofOfReceipt") {
+    return "proof of receipt (an agency answering a document)";
+  }
   return uri;
 }
 

@@ -45,6 +45,9 @@ struct SignOptions {
 // ETSI TS 101 903 commitment types.
 inline constexpr char kProofOfOrigin[] = "http://uri.etsi.org/01903/v1.2.2#ProofOfOrigin";
 inline constexpr char kProofOfApproval[] = "http://uri.etsi.org/01903/v1.2.2#ProofOfApproval";
+// kProofOfReceipt: an agency answering a document it received (the status
+// messages a security server sends by itself).
+inline constexpr char kProofOfReceipt[] = "http://uri.etsi.org/01903/v1.2.2#ProofOfReceipt";
 
 // SignDocument adds one signature by `key` to `xml` and returns the new
 // document's bytes. Content outside the new ds:Signature is kept as parsed.

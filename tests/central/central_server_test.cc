@@ -290,6 +290,23 @@ TEST_F(AdminRefusalTest, RefusesADuplicateMember) {
                 "already exists");
 }
 
+TEST_F(AdminRefusalTest, RefusesAnOtherCodeThatNamesAnotherMember) {
+  ExpectRefused(Central({"member", "add", "VN/GOV/H37", "--name", "UBND tỉnh Nghệ An",
+                         "--also-code", "000.00.00.G12"}),
+                "000.00.00.G12 already names another member");
+  ExpectRefused(Central({"member", "add", "VN/GOV/H37", "--name", "UBND tỉnh Nghệ An",
+                         "--also-code", "H37.x"}),
+                "other code");
+}
+
+TEST_F(AdminRefusalTest, AMemberAddedWithItsLegacyCodeShowsBoth) {
+  axis::testing::CommandResult added = Central(
+      {"member", "add", "VN/GOV/H41", "--name", "UBND tỉnh Nghệ An", "--also-code", "000.00.00.H41"});
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  axis::testing::CommandResult show = Central({"conf", "show"});
+  EXPECT_THAT(show.out, HasSubstr("VN/GOV/H41  UBND tỉnh Nghệ An  (also 000.00.00.H41)"));
+}
+
 TEST_F(AdminRefusalTest, RefusesAServerWhoseAuthCertificateDoesNotChainToATrustedCa) {
   ExpectRefused(Central({"server", "add", "--owner", "VN/GOV/000.00.00.G12", "--server-code", "ss9",
                          "--address", "127.0.0.1:7009", "--auth-cert",

@@ -69,6 +69,34 @@ TEST_F(RegistryTest, VersionsAdvanceOnlyOnChangeAndChainToThePreviousBytes) {
   EXPECT_EQ(conf.members(0).name(), "VPCP");
 }
 
+TEST_F(RegistryTest, AMemberCarriesItsOtherAgencyCodesAndNoCodeNamesTwoMembers) {
+  auto r = Open();
+  ASSERT_NE(r, nullptr);
+  // Quảng Ninh: the 2020 code as member code, the legacy one beside it.
+  ASSERT_TRUE(r->AddMember(Id("VN/GOV/H49"), "UBND tỉnh Quảng Ninh", {"000.00.00.H49"}).ok());
+  uint64_t before = r->Latest().version;
+  auto bad = r->AddMember(Id("VN/GOV/G12"), "Bộ TT&TT", {"not a code"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("other code"));
+  auto taken = r->AddMember(Id("VN/GOV/G12"), "Bộ TT&TT", {"000.00.00.H49"});
+  EXPECT_EQ(taken.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(taken.status().message(), HasSubstr("000.00.00.H49 already names another member"));
+  auto member_code = r->AddMember(Id("VN/GOV/G12"), "Bộ TT&TT", {"H49"});
+  EXPECT_EQ(member_code.status().code(), absl::StatusCode::kAlreadyExists);
+  auto alias_as_member = r->AddMember(Id("VN/GOV/000.00.00.H49"), "again");
+  EXPECT_EQ(alias_as_member.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(r->Latest().version, before);  // nothing refused changed the configuration
+
+  GlobalConf conf;
+  ASSERT_TRUE(conf.ParseFromString(r->Latest().bytes));
+  ASSERT_EQ(conf.members_size(), 1);
+  ASSERT_EQ(conf.members(0).other_codes_size(), 1);
+  EXPECT_EQ(conf.members(0).other_codes(0), "000.00.00.H49");
+  // Removing the member frees its codes.
+  ASSERT_TRUE(r->RemoveMember(Id("VN/GOV/H49")).ok());
+  EXPECT_TRUE(r->AddMember(Id("VN/GOV/000.00.00.H49"), "UBND tỉnh Quảng Ninh").ok());
+}
+
 TEST_F(RegistryTest, ARefusedServerRegistrationLeavesNoPartialRows) {
   auto r = Open();
   ASSERT_NE(r, nullptr);

@@ -57,6 +57,22 @@ TEST_F(EdxmlCheckTest, RefusesADocumentNotAddressedToTheRecipient) {
   EXPECT_THAT(s.message(), HasSubstr("not addressed To 000.00.00.H49"));
 }
 
+TEST_F(EdxmlCheckTest, AMemberMayBeNamedByAnyOfItsAgencyCodes) {
+  // Quảng Ninh is member H49 (2020 code) and also known by 000.00.00.H49;
+  // the Office of Government the other way round.
+  std::string m = Message("G22", {"000.00.00.H49"});
+  absl::StatusOr<edxml::Message> read = ReadEdxmlArrival(m);
+  ASSERT_TRUE(read.ok()) << read.status();
+  Party vpcp{Member("000.00.00.G22"), {"000.00.00.G22", "G22"}};
+  Party qn{Member("H49"), {"H49", "000.00.00.H49"}};
+  EXPECT_TRUE(CheckEdxmlArrival(*read, vpcp, qn).ok());
+  // Known by its member code only, neither matches.
+  Party vpcp_only{Member("000.00.00.G22"), {"000.00.00.G22"}};
+  Party qn_only{Member("H49"), {"H49"}};
+  EXPECT_THAT(CheckEdxmlArrival(*read, vpcp_only, qn).message(), HasSubstr("is From \"G22\""));
+  EXPECT_THAT(CheckEdxmlArrival(*read, vpcp, qn_only).message(), HasSubstr("not addressed To H49"));
+}
+
 TEST_F(EdxmlCheckTest, RefusesWhatIsNotEdxml) {
   std::string path = dir_ + "/not.xml";
   ASSERT_TRUE(axis::testing::RunCommand({"sh", "-c", "echo '<a/>' > " + path}).ok());

@@ -219,20 +219,30 @@ class SecurityServerFixture : public ::testing::Test {
     return axis::testing::RunAxis(args, absl::Seconds(120), env);
   }
 
-  // SignedDecree builds an edXML decree from vpcp to mic and quangninh,
-  // signed by the vpcp leader, then sealed by vpcp.
-  std::string SignedDecree() {
-    std::string in = dir_ + "/decree.edxml";
+  // SignedDecree builds an edXML decree from vpcp to `to` (default mic and
+  // quangninh), with `attachments`, signed by the vpcp leader, then sealed
+  // by vpcp; returns its path.
+  std::string SignedDecree(const std::vector<std::string>& to = {"000.00.00.G12", "000.00.00.H49"},
+                           const std::vector<std::string>& attachments = {}) {
+    std::string base = absl::StrCat(dir_, "/decree", decrees_++);
+    std::string in = base + ".edxml";
     std::string ag = PkiPath("agencies/vpcp");
-    auto r = Axis("vpcp", {"edxml", "new", "--from", "000.00.00.G22", "--to", "000.00.00.G12",
-                           "--to", "000.00.00.H49", "--code", "123/QĐ-TTg", "--subject",
-                           "Về việc phê duyệt Đề án chuyển đổi số", "-o", in});
+    std::vector<std::string> args = {"edxml", "new", "--from", "000.00.00.G22", "--code",
+                                     "123/QĐ-TTg", "--subject",
+                                     "Về việc phê duyệt Đề án chuyển đổi số", "-o", in};
+    for (const std::string& t : to) {
+      args.insert(args.end(), {"--to", t});
+    }
+    for (const std::string& f : attachments) {
+      args.insert(args.end(), {"--attach", f});
+    }
+    auto r = Axis("vpcp", args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string leader = dir_ + "/decree.leader.xml";
+    std::string leader = base + ".leader.xml";
     r = Axis("vpcp", {"sign", "--key", ag + "/leader.key.pem", "--cert", ag + "/leader.cert.pem",
                       "--chain", PkiPath("chain.pem"), "--as", "leader", "-o", leader, in});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string sealed = dir_ + "/decree.signed.xml";
+    std::string sealed = base + ".signed.xml";
     r = Axis("vpcp", {"sign", "--key", ag + "/seal.key.pem", "--cert", ag + "/seal.cert.pem",
                       "--chain", PkiPath("chain.pem"), "--as", "agency", "--trust",
                       PkiPath("roots.pem"), "--crl", PkiPath("crl.pem"), "-o", sealed, leader});
@@ -275,6 +285,34 @@ class SecurityServerFixture : public ::testing::Test {
     return false;
   }
 
+  // StatusCodes lists the business statuses `recipient` sent about message
+  // `id`, in order, as `key`'s server reports them.
+  std::vector<std::string> StatusCodes(const std::string& key, const std::string& id,
+                                       const std::string& recipient) {
+    std::vector<std::string> out;
+    StatusResponse s = StatusOf(key, id);
+    if (const RecipientStatus* r = For(s, recipient); r != nullptr) {
+      for (const BusinessStatus& b : r->statuses()) {
+        out.push_back(b.code());
+      }
+    }
+    return out;
+  }
+
+  // WaitForStatusCodes polls until StatusCodes is `want`.
+  bool WaitForStatusCodes(const std::string& key, const std::string& id,
+                          const std::string& recipient, const std::vector<std::string>& want,
+                          absl::Duration timeout) {
+    absl::Time deadline = absl::Now() + timeout;
+    while (absl::Now() < deadline) {
+      if (StatusCodes(key, id, recipient) == want) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+    return false;
+  }
+
   static std::string netns_error_;
   std::string dir_;
   std::string ocsp_url_;
@@ -282,6 +320,7 @@ class SecurityServerFixture : public ::testing::Test {
   std::map<std::string, Agency> agencies_;
   std::map<std::string, std::string> seal_key_, seal_cert_;
   absl::Time conf_created_ = absl::Now();
+  int decrees_ = 0;
 };
 
 inline std::string SecurityServerFixture::netns_error_;

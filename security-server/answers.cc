@@ -1,0 +1,110 @@
+#include "security-server/answers.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "edxml/status.h"
+#include "edxml/validate.h"
+#include "edxml/writer.h"
+#include "proto/conversions.h"
+#include "proto/identifiers.h"
+#include "security-server/message_log.h"
+#include "security-server/trust.h"
+#include "signer/bytes_sign.h"
+#include "signer/sign.h"
+
+namespace axis::ss {
+namespace {
+
+constexpr size_t kMaxDescription = 2000;
+
+// CutUtf8 shortens `s` to at most `max` bytes without splitting a character.
+std::string CutUtf8(std::string s, size_t max) {
+  if (s.size() <= max) {
+    return s;
+  }
+  size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) {
+    --n;
+  }
+  s.resize(n);
+  return s;
+}
+
+}  // namespace
+
+std::string AnswerId(const EnvelopeHeader& document, const std::string& code) {
+  std::string digest = signer::Sha256(absl::StrCat("axis status answer\n", document.message_id(),
+                                                   "\n", FormatIdentifier(document.recipient()),
+                                                   "\n", code));
+  return HexOf(digest.substr(0, 16));
+}
+
+absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,
+                                        const edxml::MessageHeader& edxml_header,
+                                        const std::string& code, const std::string& description,
+                                        const signer::SigningKey& seal, Spool& spool,
+                                        absl::Time now, std::vector<LogItem>* log) {
+  edxml::StatusAnswer a;
+  a.code = code;
+  a.from = document.recipient().member_code();
+  a.description = CutUtf8(description, kMaxDescription);
+  AXIS_ASSIGN_OR_RETURN(edxml::Message status, edxml::StatusFor(edxml_header, a, now));
+  for (const edxml::Problem& p : edxml::Validate(status)) {
+    if (p.severity == edxml::Severity::kError) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("status ", code, " answering ", document.message_id(),
+                       " would not be valid edXML: ", p.ToString()));
+    }
+  }
+  AXIS_ASSIGN_OR_RETURN(std::string xml, edxml::BuildMessage(status));
+  signer::SignOptions so;
+  so.signing_time = now;
+  so.commitment = signer::kProofOfReceipt;
+  so.parent_ns = edxml::kEdxmlNs;
+  so.parent_name = "edXMLHeader";
+  AXIS_ASSIGN_OR_RETURN(std::string signed_xml, signer::SignDocument(xml, seal, so));
+  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool.NewWriter());
+  AXIS_RETURN_IF_ERROR(w->Append(signed_xml));
+  AXIS_ASSIGN_OR_RETURN(std::string digest, w->Finish());
+
+  Answer out;
+  MessageRow& m = out.message;
+  m.id = AnswerId(document, code);
+  m.sender = FormatIdentifier(document.recipient());
+  m.document_type = "status";
+  m.content_type = "application/xml";
+  m.in_reply_to = document.message_id();
+  m.status_code = code;
+  m.status_text = *status.status.description;
+  m.payload_sha256 = digest;
+  m.payload_size = signed_xml.size();
+  m.created_at = now;
+
+  EnvelopeHeader eh;
+  eh.set_message_id(m.id);
+  *eh.mutable_sender() = document.recipient();
+  *eh.mutable_recipient() = document.sender();
+  *eh.mutable_created_at() = ToProtoTime(now);
+  eh.set_payload_sha256(digest);
+  eh.set_payload_size(m.payload_size);
+  eh.set_content_type(m.content_type);
+  eh.set_document_type(m.document_type);
+  eh.set_in_reply_to(m.in_reply_to);
+  eh.set_status_code(code);
+  eh.set_status_text(m.status_text);
+  AXIS_ASSIGN_OR_RETURN(Envelope env, SealEnvelope(eh, seal));
+  OutboxRow o;
+  o.message_id = m.id;
+  o.recipient = FormatIdentifier(document.sender());
+  o.envelope = env.SerializeAsString();
+  o.state = OutboxState::kAccepted;
+  o.next_attempt = now;
+  o.updated_at = now;
+  o.payload_sha256 = digest;
+  o.payload_size = m.payload_size;
+  out.rows.push_back(std::move(o));
+  log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, env.header()});
+  return out;
+}
+
+}  // namespace axis::ss

@@ -17,14 +17,14 @@
 // recipient DMS acknowledges with that many concurrent Ack calls; 1 is the
 // serial DMS of the earlier figures).
 //
-// Figures (2-core VM shared with other builds, load 1-9; details, the
+// Figures (2-core VM shared with other builds, load 7-12; details, the
 // before/after pairs and where the time goes: ../security-server/README.md,
-// "Performance"): unpaced 810-1,026 docs/s accepted, 705-789 delivered end
-// to end, ~2 ms of CPU per document for both servers; paced at 200/s end
-// to end p50 2.2 ms / p99 10-28 ms; at 500/s p50 5-6 ms / p99 53-79 ms;
+// "Performance"): unpaced 1,032-1,051 docs/s accepted, 801-826 delivered
+// end to end, ~1.9 ms of CPU per document for both servers; paced at 200/s
+// end to end p50 2.4 ms / p99 19-40 ms; at 500/s p50 4-7 ms / p99 70-88 ms;
 // 1 GB at load 2-3 at 258-308 MB/s to accepted and 121-135 MB/s end to end
-// (both servers fsync the payload to the same ~270 MB/s disk; at load 4-5,
-// 126-224 and 62-110 MB/s), peak RSS < 40 MB.
+// (both servers fsync the payload to the same ~270 MB/s disk; under load
+// 126-224 and 62-110 MB/s), peak RSS < 50 MB.
 // Time: signatures ~20 % (the RSA-2048 seal ~14 %), gRPC + TLS ~30 %,
 // SQLite ~15 %, thread wake-ups ~9 %, malloc ~8 %.
 #include <sys/stat.h>

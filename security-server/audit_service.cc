@@ -125,6 +125,25 @@ grpc::Status AuditService::GetEvidence(grpc::ServerContext* context, const Evide
   if (!evidence.ok()) {
     return ToGrpcStatus(evidence.status());
   }
+  // A small payload may be kept in the database (Spool::kInlineMax).
+  absl::StatusOr<std::optional<std::string>> small =
+      evidence->payload_size() > Spool::kInlineMax
+          ? std::optional<std::string>()
+          : deps_.store->GetPayload(evidence->payload_sha256());
+  if (!small.ok()) {
+    return ToGrpcStatus(small.status());
+  }
+  if (small->has_value()) {
+    EvidenceResponse first;
+    *first.mutable_evidence() = std::move(*evidence);
+    bool ok = writer->Write(first);
+    for (size_t at = 0; ok && at < (*small)->size(); at += kChunkBytes) {
+      EvidenceResponse chunk;
+      chunk.set_chunk((*small)->substr(at, kChunkBytes));
+      ok = writer->Write(chunk);
+    }
+    return grpc::Status::OK;
+  }
   std::string path = deps_.spool->PathOf(evidence->payload_sha256());
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -55,9 +55,18 @@ constexpr int kWindow = 2 * 1024 * 1024;
 // Accepted rows queued for the relay workers directly by Send, at most.
 constexpr size_t kDirectQueueMax = 256;
 
+// NewMessageId is 16 bytes in hex: the creation time in microseconds (6
+// bytes, big-endian) and 10 random bytes. Ids made close in time sort close
+// together, so the primary-key indexes of messages, outbox and inbox (on
+// both servers) touch a few B-tree pages per commit instead of one random
+// page per document.
 std::string NewMessageId() {
   unsigned char b[16];
-  RAND_bytes(b, sizeof(b));
+  uint64_t us = static_cast<uint64_t>(absl::ToUnixMicros(absl::Now()));
+  for (int i = 0; i < 6; ++i) {
+    b[i] = static_cast<unsigned char>(us >> (8 * (5 - i)));
+  }
+  RAND_bytes(b + 6, sizeof(b) - 6);
   return HexOf(absl::string_view(reinterpret_cast<char*>(b), sizeof(b)));
 }
 
@@ -80,6 +89,15 @@ absl::StatusOr<std::string> ReadConfFile(const std::string& path, const std::str
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", s.status().message()));
   }
   return s;
+}
+
+// KeepHandlerThreads keeps a sync server's handler threads: by default
+// (at most 2 idle pollers) a thread that finished a call exits and the next
+// burst of concurrent calls creates new ones, which measured one thread
+// created per two relayed documents on the recipient under load.
+void KeepHandlerThreads(grpc::ServerBuilder* b) {
+  b->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+  b->SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 64);
 }
 
 absl::Duration SecondsOr(uint32_t v, int64_t dflt) { return absl::Seconds(v == 0 ? dflt : v); }
@@ -177,10 +195,18 @@ class Server : public SecurityServer {
   void DeliverOne(OutboxRow row);
   absl::StatusOr<Receipt> SendToPeer(const std::string& address, const Envelope& envelope,
                                      const OutboxRow& row, std::string* peer_cert_hex);
+  absl::StatusOr<Receipt> FinishDeliver(grpc::ClientContext* ctx,
+                                        grpc::ClientWriter<DeliverRequest>* w, Receipt* receipt,
+                                        std::string* peer_cert_hex);
   std::shared_ptr<grpc::Channel> ChannelFor(const std::string& address);
-  void Notify() {
-    absl::MutexLock l(&mu_);
-    wake_ = true;
+  // SmallPayload is a payload of at most Spool::kInlineMax bytes kept in
+  // the store, or nullopt (then it is the spool file Spool::PathOf).
+  absl::StatusOr<std::optional<std::string>> SmallPayload(const std::string& sha256,
+                                                          uint64_t size) {
+    if (size > Spool::kInlineMax) {
+      return std::optional<std::string>();
+    }
+    return store_->GetPayload(sha256);
   }
   // CertIdentity returns (SHA-256 hex, subject) of a PEM peer certificate,
   // cached: peers present the same few certificates on every call.
@@ -212,6 +238,10 @@ class Server : public SecurityServer {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
+  // The store may hold due rows neither queued nor in flight.
+  bool undispatched_ ABSL_GUARDED_BY(mu_) = true;
+  // The earliest retry the dispatcher knows of.
+  absl::Time next_retry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::deque<OutboxRow> queue_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<std::string, std::string>> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_generation_ ABSL_GUARDED_BY(mu_) = 0;
@@ -313,6 +343,7 @@ absl::Status Server::Init() {
     // the fixed window is kWindow (the default 64 KB stalls 1 MB chunks).
     b.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     b.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kWindow);
+    KeepHandlerThreads(&b);
     gateway_ = b.BuildAndStart();
     if (gateway_ == nullptr || gateway_port_ == 0) {
       return absl::UnavailableError(
@@ -329,6 +360,7 @@ absl::Status Server::Init() {
     // the fixed window is kWindow (the default 64 KB stalls 1 MB chunks).
     b.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
     b.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kWindow);
+    KeepHandlerThreads(&b);
     relay_ = b.BuildAndStart();
     if (relay_ == nullptr || relay_port_ == 0) {
       return absl::UnavailableError(
@@ -491,7 +523,7 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
   }
 
   uint64_t max = config_.max_payload_bytes() == 0 ? (uint64_t{2} << 30) : config_.max_payload_bytes();
-  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter());
+  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter(/*may_inline=*/true));
   while (r->Read(&req)) {
     if (!req.has_chunk() && req.part_case() != SendRequest::kChunk) {
       return absl::InvalidArgumentError("send: a second header");
@@ -516,6 +548,11 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
   m.payload_sha256 = digest;
   m.payload_size = size;
   m.created_at = now;
+  std::shared_ptr<const std::string> small;
+  if (w->inlined()) {
+    small = std::make_shared<const std::string>(w->data());
+    m.inline_payload = *small;
+  }
   std::vector<OutboxRow> rows;
   std::vector<LogItem> log;
   for (size_t i = 0; i < recipients.size(); ++i) {
@@ -547,6 +584,7 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
   for (OutboxRow& o : rows) {
     o.payload_sha256 = digest;
     o.payload_size = size;
+    o.payload = small;
   }
   Enqueue(std::move(rows));
   SendResponse out;
@@ -564,6 +602,7 @@ void Server::Enqueue(std::vector<OutboxRow> rows) {
   for (OutboxRow& o : rows) {
     if (queue_.size() >= kDirectQueueMax) {
       wake_ = true;
+      undispatched_ = true;
       break;
     }
     if (inflight_.insert({o.message_id, o.recipient}).second) {
@@ -589,7 +628,23 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
     }
     AXIS_ASSIGN_OR_RETURN(std::vector<InboxRow> rows, store_->PendingInbox(me, limit));
     if (!rows.empty() || !req.wait() || absl::Now() >= deadline || c->IsCancelled()) {
-      for (const InboxRow& row : rows) {
+      // Small payloads kept in the store, read a window of rows at a time.
+      std::vector<std::optional<std::string>> smalls;
+      size_t smalls_from = 0;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const InboxRow& row = rows[i];
+        if (i == smalls_from + smalls.size()) {
+          std::vector<std::string> want;
+          uint64_t bytes = 0;
+          for (size_t j = i; j < rows.size() && want.size() < 64 && bytes < kChunk; ++j) {
+            bool small = rows[j].payload_size <= Spool::kInlineMax;
+            want.push_back(small ? rows[j].payload_sha256 : std::string());
+            bytes += small ? rows[j].payload_size : 0;
+          }
+          AXIS_ASSIGN_OR_RETURN(smalls, store_->GetPayloads(want));
+          smalls_from = i;
+        }
+        std::optional<std::string>& small = smalls[i - smalls_from];
         ReceiveResponse resp;
         InboxMessage* m = resp.mutable_message();
         m->set_message_id(row.message_id);
@@ -608,17 +663,31 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
         if (!w->Write(resp)) {
           return absl::CancelledError("receive: client went away");
         }
+        if (small.has_value()) {
+          if (!small->empty()) {
+            ReceiveResponse chunk;
+            chunk.set_chunk(std::move(*small));
+            if (!w->Write(chunk)) {
+              return absl::CancelledError("receive: client went away");
+            }
+          }
+          continue;
+        }
         std::string path = spool_->PathOf(row.payload_sha256);
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
           return PosixError(path, "open", errno);
         }
         ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        std::string buf(std::min<uint64_t>(kChunk, row.payload_size), '\0');
+        // One message, read into directly (no copy through a buffer).
+        ReceiveResponse chunk;
+        std::string* buf = chunk.mutable_chunk();
+        const size_t want = std::min<uint64_t>(kChunk, row.payload_size);
         uint64_t sent = 0;
         absl::Status st;
         while (sent < row.payload_size) {
-          ssize_t n = ::read(fd, buf.data(), buf.size());
+          buf->resize(want);
+          ssize_t n = ::read(fd, buf->data(), want);
           if (n < 0 && errno == EINTR) {
             continue;
           }
@@ -626,8 +695,7 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
             st = absl::DataLossError(absl::StrCat("receive: spool file ", path, " is short"));
             break;
           }
-          ReceiveResponse chunk;
-          chunk.set_chunk(buf.data(), static_cast<size_t>(n));
+          buf->resize(static_cast<size_t>(n));
           if (!w->Write(chunk)) {
             st = absl::CancelledError("receive: client went away");
             break;
@@ -1129,7 +1197,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   if (h.payload_size() > max) {
     return absl::ResourceExhaustedError(absl::StrCat("deliver: payload over ", max, " bytes"));
   }
-  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter());
+  // XML payloads stay files: the signature and edXML checks read them there.
+  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w,
+                        spool_->NewWriter(!absl::StrContains(h.content_type(), "xml")));
   while (r->Read(&req)) {
     if (req.part_case() != DeliverRequest::kChunk) {
       return absl::InvalidArgumentError("deliver: a second envelope");
@@ -1196,6 +1266,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   row.envelope_header = envelope.header();
   row.payload_sha256 = digest;
   row.payload_size = h.payload_size();
+  if (w->inlined()) {
+    row.inline_payload = w->data();
+  }
   row.document_type = h.document_type();
   row.content_type = h.content_type();
   row.dms_reference = h.dms_reference();
@@ -1275,26 +1348,35 @@ grpc::Status RelayService::Deliver(grpc::ServerContext* c, grpc::ServerReader<De
 // Outbox (sender side)
 
 void Server::DispatchLoop() {
+  // The store is read only when it may hold due rows that are neither queued
+  // nor in flight: at start (recovery), when Send could not queue its rows
+  // (undispatched_), when a retry falls due (next_retry_), and once a second
+  // as a safety net. Reading it whenever a delivery finished returned the
+  // rows in flight again and again (a query every few ms at moderate load).
+  absl::Time last_query = absl::InfinitePast();
   while (true) {
     absl::Time now = absl::Now();
-    size_t queued;
-    {
-      absl::MutexLock l(&mu_);
-      queued = queue_.size();
-    }
-    // Refill only when the workers are about to run dry: each query reads
-    // the rows in flight again, so querying on every new Send costs more
-    // than it brings.
-    absl::StatusOr<std::vector<OutboxRow>> due = std::vector<OutboxRow>();
-    if (queued < 64) {
-      due = store_->DueOutbox(now, 128);
-    }
-    absl::Time next = now + absl::Seconds(1);
+    bool query;
     {
       absl::MutexLock l(&mu_);
       if (stopping_) {
         return;
       }
+      query = queue_.size() < 64 &&
+              (undispatched_ || now >= next_retry_ || now - last_query >= absl::Seconds(1));
+      if (query) {
+        undispatched_ = false;
+        next_retry_ = absl::InfiniteFuture();
+      }
+    }
+    if (query) {
+      last_query = now;
+      constexpr int kLimit = 128;
+      absl::StatusOr<std::vector<OutboxRow>> due = store_->DueOutbox(now, kLimit);
+      // Retries scheduled later (also those of rows read from the store
+      // after a restart).
+      absl::StatusOr<std::optional<absl::Time>> nd = store_->NextDue(now);
+      absl::MutexLock l(&mu_);
       if (due.ok()) {
         for (OutboxRow& row : *due) {
           if (inflight_.insert({row.message_id, row.recipient}).second) {
@@ -1302,16 +1384,22 @@ void Server::DispatchLoop() {
           }
         }
       }
-    }
-    absl::StatusOr<std::optional<absl::Time>> nd = store_->NextDue();
-    if (nd.ok() && nd->has_value()) {
-      next = std::max(now + absl::Milliseconds(5), std::min(next, **nd));
+      if (!due.ok() || due->size() >= static_cast<size_t>(kLimit)) {
+        undispatched_ = true;  // more (or unknown): read again when the queue runs low
+      }
+      if (!nd.ok()) {
+        next_retry_ = now + absl::Seconds(1);
+      } else if (nd->has_value()) {
+        next_retry_ = std::min(next_retry_, **nd);
+      }
     }
     absl::MutexLock l(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return (wake_ && queue_.size() < 64) || stopping_;
     };
-    mu_.AwaitWithDeadline(absl::Condition(&woken), next);
+    mu_.AwaitWithDeadline(absl::Condition(&woken),
+                          std::max(now + absl::Milliseconds(5),
+                                   std::min(next_retry_, now + absl::Seconds(1))));
     wake_ = false;
     if (stopping_) {
       return;
@@ -1343,7 +1431,9 @@ void Server::WorkerLoop() {
     DeliverOne(std::move(row));
     absl::MutexLock l(&mu_);
     inflight_.erase(key);
-    wake_ = true;
+    if (undispatched_) {
+      wake_ = true;  // room in the queue for rows waiting in the store
+    }
   }
 }
 
@@ -1371,6 +1461,14 @@ std::shared_ptr<grpc::Channel> Server::ChannelFor(const std::string& address) {
 
 absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Envelope& envelope,
                                            const OutboxRow& row, std::string* peer_cert_hex) {
+  std::shared_ptr<const std::string> small = row.payload;
+  if (small == nullptr) {
+    AXIS_ASSIGN_OR_RETURN(std::optional<std::string> p,
+                          SmallPayload(row.payload_sha256, row.payload_size));
+    if (p.has_value()) {
+      small = std::make_shared<const std::string>(std::move(*p));
+    }
+  }
   std::unique_ptr<Relay::Stub> stub = Relay::NewStub(ChannelFor(address));
   grpc::ClientContext ctx;
   // 30 s plus the time to move the payload at 10 MB/s.
@@ -1382,6 +1480,17 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
   std::unique_ptr<grpc::ClientWriter<DeliverRequest>> w = stub->Deliver(&ctx, &receipt);
   DeliverRequest first;
   *first.mutable_envelope() = envelope;
+  if (small != nullptr) {
+    // Envelope and payload in one write.
+    if (small->empty()) {
+      w->WriteLast(first, grpc::WriteOptions());
+    } else if (w->Write(first, grpc::WriteOptions().set_buffer_hint())) {
+      DeliverRequest chunk;
+      chunk.set_chunk(*small);
+      w->WriteLast(chunk, grpc::WriteOptions());
+    }
+    return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
+  }
   std::string path = spool_->PathOf(row.payload_sha256);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -1396,18 +1505,21 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
     w->WriteLast(first, grpc::WriteOptions());
   } else {
     ok = w->Write(first, grpc::WriteOptions().set_buffer_hint());
-    std::string buf(std::min<uint64_t>(kChunk, row.payload_size), '\0');
+    // One message, read into directly (no copy through a buffer).
+    DeliverRequest chunk;
+    std::string* buf = chunk.mutable_chunk();
+    const size_t want = std::min<uint64_t>(kChunk, row.payload_size);
     uint64_t sent = 0;
     while (ok && sent < row.payload_size) {
-      ssize_t n = ::read(fd, buf.data(), buf.size());
+      buf->resize(want);
+      ssize_t n = ::read(fd, buf->data(), want);
       if (n < 0 && errno == EINTR) {
         continue;
       }
       if (n <= 0) {
         break;
       }
-      DeliverRequest chunk;
-      chunk.set_chunk(buf.data(), static_cast<size_t>(n));
+      buf->resize(static_cast<size_t>(n));
       sent += static_cast<uint64_t>(n);
       if (sent >= row.payload_size) {
         w->WriteLast(chunk, grpc::WriteOptions());
@@ -1421,11 +1533,17 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
     }
   }
   ::close(fd);
+  return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
+}
+
+absl::StatusOr<Receipt> Server::FinishDeliver(grpc::ClientContext* ctx,
+                                              grpc::ClientWriter<DeliverRequest>* w,
+                                              Receipt* receipt, std::string* peer_cert_hex) {
   grpc::Status st = w->Finish();
   if (!st.ok()) {
     return FromGrpcStatus(st);
   }
-  std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+  std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
   if (auth != nullptr) {
     std::vector<grpc::string_ref> v = auth->FindPropertyValues("x509_pem_cert");
     if (!v.empty()) {
@@ -1436,7 +1554,7 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
       }
     }
   }
-  return receipt;
+  return std::move(*receipt);
 }
 
 void Server::DeliverOne(OutboxRow row) {
@@ -1467,6 +1585,10 @@ void Server::DeliverOne(OutboxRow row) {
     absl::Status s = store_->UpdateOutbox(u, log);
     if (!s.ok()) {
       std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
+    }
+    if (u.state != OutboxState::kFailed) {
+      absl::MutexLock l(&mu_);
+      next_retry_ = std::min(next_retry_, u.next_attempt);
     }
   };
   absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);

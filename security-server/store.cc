@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -178,11 +179,22 @@ CREATE TABLE IF NOT EXISTS statuses(
   message_id TEXT NOT NULL, recipient TEXT NOT NULL, code TEXT NOT NULL, text TEXT,
   status_message_id TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY(status_message_id, message_id));
+CREATE TABLE IF NOT EXISTS payloads(sha256 BLOB PRIMARY KEY, data BLOB NOT NULL);
 )sql";
 
 class SqliteStore : public Store {
  public:
-  explicit SqliteStore(sqlite3* db) : db_(db) {
+  // `checkpoint_db` (may be null: then db_ checkpoints itself, as SQLite
+  // does by default) is a second connection to the same file, used only by
+  // the checkpointer thread.
+  SqliteStore(sqlite3* db, sqlite3* checkpoint_db) : db_(db), checkpoint_db_(checkpoint_db) {
+    if (checkpoint_db_ != nullptr) {
+      // Replaces SQLite's automatic checkpoint, which ran in the committer
+      // under db_mu_ and stalled every reader and writer while it copied
+      // ~32 MB of pages and fsync'd the database file.
+      sqlite3_wal_hook(db_, &SqliteStore::WalHook, this);
+      checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    }
     committer_ = std::thread([this] { CommitLoop(); });
   }
   ~SqliteStore() override {
@@ -191,6 +203,14 @@ class SqliteStore : public Store {
       stop_ = true;
     }
     committer_.join();
+    if (checkpointer_.joinable()) {
+      {
+        absl::MutexLock l(&ckpt_mu_);
+        ckpt_stop_ = true;
+      }
+      checkpointer_.join();
+      sqlite3_close(checkpoint_db_);
+    }
     stmts_.Clear();
     ReleaseLogStatements(db_);
     sqlite3_close(db_);
@@ -234,9 +254,12 @@ class SqliteStore : public Store {
     return out;
   }
 
-  absl::StatusOr<std::optional<absl::Time>> NextDue() override {
+  absl::StatusOr<std::optional<absl::Time>> NextDue(absl::Time after) override {
     absl::MutexLock l(&db_mu_);
-    Stmt s(&stmts_, db_, "SELECT coalesce(min(next_attempt),-1) FROM outbox WHERE state IN (1,2)");
+    Stmt s(&stmts_, db_,
+           "SELECT coalesce(min(next_attempt),-1) FROM outbox WHERE state IN (1,2) "
+           "AND next_attempt>?");
+    s.Bind(1, Micros(after));
     AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row || s.Int(0) < 0) {
       return std::optional<absl::Time>();
@@ -287,6 +310,9 @@ class SqliteStore : public Store {
       s.Bind(10, r.in_reply_to).Bind(11, r.status_code).Bind(12, r.status_text);
       s.Bind(13, Micros(r.received_at)).Bind(14, r.report_json).BindBlob(15, r.receipt);
       AXIS_RETURN_IF_ERROR(s.Run());
+      if (r.inline_payload.has_value()) {
+        AXIS_RETURN_IF_ERROR(PutPayload(db, r.payload_sha256, *r.inline_payload));
+      }
       if (status.has_value()) {
         Stmt t(&stmts_, db,
                "INSERT OR IGNORE INTO statuses(message_id,recipient,code,text,status_message_id,at)"
@@ -420,6 +446,25 @@ class SqliteStore : public Store {
     return out;
   }
 
+  absl::StatusOr<std::optional<std::string>> GetPayload(const std::string& sha256) override {
+    AXIS_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> v, GetPayloads({sha256}));
+    return std::move(v[0]);
+  }
+
+  absl::StatusOr<std::vector<std::optional<std::string>>> GetPayloads(
+      const std::vector<std::string>& sha256s) override {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(sha256s.size());
+    absl::MutexLock l(&db_mu_);
+    for (const std::string& sha256 : sha256s) {
+      Stmt s(&stmts_, db_, "SELECT data FROM payloads WHERE sha256=?");
+      s.BindBlob(1, sha256);
+      AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
+      out.push_back(row ? std::optional<std::string>(s.Blob(0)) : std::nullopt);
+    }
+    return out;
+  }
+
   absl::Status AppendLogOnly(const std::vector<LogItem>& log) override {
     return Write([&](sqlite3* db) { return AppendAll(db, log); });
   }
@@ -473,6 +518,9 @@ class SqliteStore : public Store {
     s.Bind(8, m.status_text).BindBlob(9, m.payload_sha256);
     s.Bind(10, static_cast<int64_t>(m.payload_size)).Bind(11, Micros(m.created_at));
     AXIS_RETURN_IF_ERROR(s.Run());
+    if (m.inline_payload.has_value()) {
+      AXIS_RETURN_IF_ERROR(PutPayload(db, m.payload_sha256, *m.inline_payload));
+    }
     for (const OutboxRow& r : rows) {
       Stmt o(&stmts_, db,
              "INSERT INTO outbox(message_id,recipient,envelope,state,attempts,next_attempt,"
@@ -483,6 +531,14 @@ class SqliteStore : public Store {
       AXIS_RETURN_IF_ERROR(o.Run());
     }
     return absl::OkStatus();
+  }
+
+  // PutPayload stores a small payload (once per digest) in the caller's
+  // transaction.
+  absl::Status PutPayload(sqlite3* db, const std::string& sha256, const std::string& data) {
+    Stmt p(&stmts_, db, "INSERT OR IGNORE INTO payloads(sha256,data) VALUES(?,?)");
+    p.BindBlob(1, sha256).BindBlob(2, data);
+    return p.Run();
   }
 
   static InboxRow ReadInbox(Stmt& s) {
@@ -603,6 +659,50 @@ class SqliteStore : public Store {
     }
   }
 
+  // kCheckpointPages: WAL size (pages) past which the checkpointer runs.
+  static constexpr int kCheckpointPages = 4000;
+
+  // WalHook runs after each commit of db_ (under db_mu_): it wakes the
+  // checkpointer when the WAL has grown past kCheckpointPages.
+  // Under sustained writes the WAL only ever restarts at a commit that finds
+  // all of it copied: past 4 x kCheckpointPages the committer copies the
+  // rest itself (little, the checkpointer having done most).
+  static int WalHook(void* self, sqlite3* db, const char*, int pages) {
+    if (pages >= 4 * kCheckpointPages) {
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (pages >= kCheckpointPages) {
+      auto* s = static_cast<SqliteStore*>(self);
+      absl::MutexLock l(&s->ckpt_mu_);
+      s->ckpt_wanted_ = true;
+    }
+    return SQLITE_OK;
+  }
+
+  // CheckpointLoop copies the WAL back into the database file on its own
+  // connection (PASSIVE: never blocks the committer or readers; SQLite
+  // restarts the WAL at the next write once all of it is copied).
+  void CheckpointLoop() {
+    while (true) {
+      {
+        absl::MutexLock l(&ckpt_mu_);
+        ckpt_mu_.Await(absl::Condition(
+            +[](SqliteStore* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+              return s->ckpt_wanted_ || s->ckpt_stop_;
+            },
+            this));
+        if (ckpt_stop_) {
+          return;
+        }
+        ckpt_wanted_ = false;
+      }
+      int log = 0, done = 0;
+      if (sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                    &done) != SQLITE_OK) {
+        std::fprintf(stderr, "store: checkpoint: %s\n", sqlite3_errmsg(checkpoint_db_));
+      }
+    }
+  }
+
   absl::Mutex db_mu_;  // guards db_ (one connection, used by readers and the committer)
   sqlite3* db_;
   // One connection for readers and the committer: a second connection for
@@ -613,6 +713,11 @@ class SqliteStore : public Store {
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stop_ ABSL_GUARDED_BY(queue_mu_) = false;
   std::thread committer_;
+  sqlite3* checkpoint_db_ = nullptr;
+  absl::Mutex ckpt_mu_;
+  bool ckpt_wanted_ ABSL_GUARDED_BY(ckpt_mu_) = false;
+  bool ckpt_stop_ ABSL_GUARDED_BY(ckpt_mu_) = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace
@@ -630,9 +735,13 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_pat
   sqlite3_busy_timeout(db, 10000);
   // A larger WAL between checkpoints writes hot pages (indexes, the log's
   // chain) back once per checkpoint instead of every 1000 pages.
+  // temp_store=MEMORY: the group commit's savepoints keep their rollback
+  // pages (the sub-journal) in memory; by default a batch past 64 KiB of them
+  // created, wrote and deleted a temporary file every commit.
   absl::Status s = Exec(db,
                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                        "PRAGMA wal_autocheckpoint=8000; PRAGMA cache_size=-8192;");
+                        "PRAGMA wal_autocheckpoint=8000; PRAGMA cache_size=-8192; "
+                        "PRAGMA temp_store=MEMORY;");
   if (s.ok()) {
     s = Exec(db, kSchema);
   }
@@ -643,7 +752,18 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_pat
     sqlite3_close(db);
     return absl::Status(s.code(), absl::StrCat(db_path, ": ", s.message()));
   }
-  return std::unique_ptr<Store>(new SqliteStore(db));
+  // The checkpointer's connection; without one (it cannot open), db
+  // checkpoints itself as before.
+  sqlite3* ckpt = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &ckpt, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX,
+                      nullptr) != SQLITE_OK ||
+      !Exec(ckpt, "PRAGMA synchronous=FULL;").ok()) {
+    sqlite3_close(ckpt);
+    ckpt = nullptr;
+  } else {
+    sqlite3_busy_timeout(ckpt, 10000);
+  }
+  return std::unique_ptr<Store>(new SqliteStore(db, ckpt));
 }
 
 // ---------------------------------------------------------------------------
@@ -671,15 +791,11 @@ std::string Spool::PathOf(absl::string_view sha256) const {
   return absl::StrCat(dir_, "/", HexOf(sha256));
 }
 
-absl::StatusOr<std::unique_ptr<Spool::Writer>> Spool::NewWriter() {
+absl::StatusOr<std::unique_ptr<Spool::Writer>> Spool::NewWriter(bool may_inline) {
   std::unique_ptr<Writer> w(new Writer());
   w->spool_ = this;
   w->dir_ = dir_;
-  w->tmp_path_ = absl::StrCat(dir_, "/.incoming-XXXXXX");
-  w->fd_ = ::mkostemp(w->tmp_path_.data(), O_CLOEXEC);
-  if (w->fd_ < 0) {
-    return PosixError(w->tmp_path_, "mkstemp", errno);
-  }
+  w->may_inline_ = may_inline;
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) {
     EVP_MD_CTX_free(ctx);
@@ -699,22 +815,63 @@ Spool::Writer::~Writer() {
   EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(sha_));
 }
 
-absl::Status Spool::Writer::Append(absl::string_view data) {
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
+namespace {
+
+absl::Status WriteAll(int fd, const std::string& path, absl::string_view data) {
   const char* p = data.data();
   size_t left = data.size();
   while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
+    ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
       }
-      return PosixError(tmp_path_, "write", errno);
+      return PosixError(path, "write", errno);
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Spool::Writer::Append(absl::string_view data) {
+  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
+  if (fd_ < 0 && tmp_path_.empty()) {
+    if (may_inline_ && size_ + data.size() <= kInlineMax) {
+      buffer_.append(data.data(), data.size());
+      size_ += data.size();
+      return absl::OkStatus();
+    }
+    // Too big for the database: from here on a spool file.
+    AXIS_RETURN_IF_ERROR(StartFile());
+  }
+  AXIS_RETURN_IF_ERROR(WriteAll(fd_, tmp_path_, data));
   size_ += data.size();
+  // Start writing each full 8 MiB to disk now: Finish's fsync then waits for
+  // the last few MB instead of the whole payload (the page cache would hold a
+  // 1 GB payload dirty until then), so disk and network overlap.
+  constexpr uint64_t kWriteback = 8 << 20;
+  if (size_ - writeback_from_ >= kWriteback) {
+    (void)::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                            static_cast<off_t>(size_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = size_;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Spool::Writer::StartFile() {
+  tmp_path_ = absl::StrCat(dir_, "/.incoming-XXXXXX");
+  fd_ = ::mkostemp(tmp_path_.data(), O_CLOEXEC);
+  if (fd_ < 0) {
+    int err = errno;
+    std::string path = tmp_path_;
+    tmp_path_.clear();
+    return PosixError(path, "mkstemp", err);
+  }
+  AXIS_RETURN_IF_ERROR(WriteAll(fd_, tmp_path_, buffer_));
+  std::string().swap(buffer_);
   return absl::OkStatus();
 }
 
@@ -723,6 +880,13 @@ absl::StatusOr<std::string> Spool::Writer::Finish() {
   unsigned int len = 0;
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(sha_), md, &len);
   std::string digest(reinterpret_cast<char*>(md), len);
+  if (inlined()) {
+    finished_ = true;
+    return digest;
+  }
+  if (fd_ < 0 && tmp_path_.empty()) {
+    AXIS_RETURN_IF_ERROR(StartFile());  // an empty payload that must be a file
+  }
   if (::fsync(fd_) != 0) {
     return PosixError(tmp_path_, "fsync", errno);
   }

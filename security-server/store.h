@@ -51,6 +51,9 @@ struct MessageRow {
   std::string payload_sha256;  // 32 bytes
   uint64_t payload_size = 0;
   absl::Time created_at;
+  // A small payload (Spool::Writer::inlined) stored in the database, in the
+  // same transaction, instead of a spool file.
+  std::optional<std::string> inline_payload;
 };
 
 struct OutboxRow {
@@ -65,6 +68,9 @@ struct OutboxRow {
   absl::Time updated_at;
   std::string payload_sha256;  // joined from messages
   uint64_t payload_size = 0;
+  // Not stored: a small payload handed along with a row Send queues for the
+  // relay workers, so they need not read it back.
+  std::shared_ptr<const std::string> payload;
 };
 
 struct InboxRow {
@@ -84,6 +90,8 @@ struct InboxRow {
   std::string report_json;
   std::string receipt;  // serialized Receipt we returned
   bool acked = false;
+  // As MessageRow::inline_payload (written by InsertInbox, not read back).
+  std::optional<std::string> inline_payload;
 };
 
 struct StatusRow {
@@ -127,8 +135,9 @@ class Store {
   // next attempt is at or before `now`, oldest first.
   virtual absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit) = 0;
 
-  // NextDue is the earliest next attempt of a pending row, if any.
-  virtual absl::StatusOr<std::optional<absl::Time>> NextDue() = 0;
+  // NextDue is the earliest next attempt after `after` of a pending row, if
+  // any.
+  virtual absl::StatusOr<std::optional<absl::Time>> NextDue(absl::Time after) = 0;
 
   // UpdateOutbox sets state, attempts, next attempt, reason and (when not
   // empty) the receipt of one row, with log records.
@@ -164,6 +173,15 @@ class Store {
   // SentBy lists message ids sent by `sender`, newest first.
   virtual absl::StatusOr<std::vector<std::string>> SentBy(const std::string& sender, int limit) = 0;
 
+  // GetPayload returns a payload kept in the database (see
+  // MessageRow::inline_payload) by its SHA-256, or nullopt (then it is a
+  // spool file, Spool::PathOf).
+  virtual absl::StatusOr<std::optional<std::string>> GetPayload(const std::string& sha256) = 0;
+  // GetPayloads is GetPayload of each digest, in order, in one go (readers
+  // wait for the store's lock once, not once per payload).
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> GetPayloads(
+      const std::vector<std::string>& sha256s) = 0;
+
   // AppendLogOnly appends log records (refusals) in their own transaction.
   virtual absl::Status AppendLogOnly(const std::vector<LogItem>& log) = 0;
 
@@ -178,7 +196,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_pat
 // Spool keeps payloads in `dir`, one file per SHA-256 (hex). Writers stream
 // into a temporary file while hashing; Finish fsyncs it, renames it to its
 // digest (keeping an existing identical file) and fsyncs the directory.
-// Concurrent writers share directory fsyncs (SyncDir). Thread-safe.
+// Concurrent writers share directory fsyncs (SyncDir). Payloads of at most
+// kInlineMax bytes never reach a file: the writer keeps them in memory and
+// its caller stores them in the database row's transaction (one fsync, the
+// commit's, shared by the group commit, instead of two per payload and an
+// inode). Thread-safe.
 class Spool {
  public:
   explicit Spool(std::string dir) : dir_(std::move(dir)) {}
@@ -192,20 +214,34 @@ class Spool {
     absl::Status Append(absl::string_view data);
     uint64_t size() const { return size_; }
     // Finish fsyncs and names the file by its digest; returns the digest.
+    // An inlined payload is not durable after Finish: the caller stores
+    // data() with its rows.
     absl::StatusOr<std::string> Finish();
+    // inlined says the payload (at most kInlineMax bytes) is in data(), not
+    // in a file.
+    bool inlined() const { return may_inline_ && fd_ < 0 && tmp_path_.empty(); }
+    const std::string& data() const { return buffer_; }
 
    private:
     friend class Spool;
     Writer() = default;
+    absl::Status StartFile();  // creates the temporary file, writes buffer_
     Spool* spool_ = nullptr;
     std::string dir_;
     std::string tmp_path_;
     int fd_ = -1;
     void* sha_ = nullptr;  // EVP_MD_CTX
     uint64_t size_ = 0;
+    uint64_t writeback_from_ = 0;  // bytes before this were handed to sync_file_range
     bool finished_ = false;
+    bool may_inline_ = false;
+    std::string buffer_;  // the payload while it is at most kInlineMax bytes
   };
-  absl::StatusOr<std::unique_ptr<Writer>> NewWriter();
+  // kInlineMax is the largest payload kept in the database.
+  static constexpr uint64_t kInlineMax = 64 * 1024;
+  // NewWriter starts a payload; only with `may_inline` is a small one kept
+  // in memory (inlined) for its caller to store in the database.
+  absl::StatusOr<std::unique_ptr<Writer>> NewWriter(bool may_inline = false);
 
   // PathOf is the file holding the payload with this digest (32 bytes).
   std::string PathOf(absl::string_view sha256) const;

@@ -63,9 +63,15 @@ absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,
   so.parent_ns = edxml::kEdxmlNs;
   so.parent_name = "edXMLHeader";
   AXIS_ASSIGN_OR_RETURN(std::string signed_xml, signer::SignDocument(xml, seal, so));
-  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool.NewWriter());
+  // A status is small: it travels in the database row (Spool::kInlineMax),
+  // in the same transaction, with no file to write and sync.
+  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool.NewWriter(/*may_inline=*/true));
   AXIS_RETURN_IF_ERROR(w->Append(signed_xml));
   AXIS_ASSIGN_OR_RETURN(std::string digest, w->Finish());
+  std::shared_ptr<const std::string> small;
+  if (w->inlined()) {
+    small = std::make_shared<const std::string>(std::move(signed_xml));
+  }
 
   Answer out;
   MessageRow& m = out.message;
@@ -77,8 +83,11 @@ absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,
   m.status_code = code;
   m.status_text = *status.status.description;
   m.payload_sha256 = digest;
-  m.payload_size = signed_xml.size();
+  m.payload_size = w->size();
   m.created_at = now;
+  if (small != nullptr) {
+    m.inline_payload = *small;
+  }
 
   EnvelopeHeader eh;
   eh.set_message_id(m.id);
@@ -102,6 +111,7 @@ absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,
   o.updated_at = now;
   o.payload_sha256 = digest;
   o.payload_size = m.payload_size;
+  o.payload = small;
   out.rows.push_back(std::move(o));
   log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, env.header()});
   return out;

@@ -37,7 +37,8 @@ std::string AnswerId(const EnvelopeHeader& document, const std::string& code);
 // (its envelope header; `edxml_header` is the edXML MessageHeader read from
 // it), from the document's recipient to its sender, with `description`
 // (empty: the code's meaning; cut to 2,000 bytes at a UTF-8 boundary),
-// signs it with `seal`, writes it to `spool` and returns the message, its
+// signs it with `seal`, writes it through `spool` (a status is small enough to
+// travel in the message row: MessageRow::inline_payload) and returns the message, its
 // outbox row and (appended to `log`) its "accepted" log record.
 // INVALID_ARGUMENT when the status would not be valid edXML.
 absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,

@@ -1057,10 +1057,24 @@ absl::Status Server::VerifyDocumentSignatures(const EnvelopeHeader& h, const Con
       absl::StrCat(spool_->PathOf(digest), ".", h.message_id(), ".report.json"), *report_json));
   if (!report->Valid()) {
     std::string why = report->problems.empty() ? "" : report->problems[0];
+    // Whether every fault is a revocation status that could not be
+    // established now (the OCSP responder unreachable): a trust-service
+    // outage, not a bad document, so the sender is told to retry
+    // (UNAVAILABLE) rather than have the document refused for good.
+    bool only_revocation_unknown = report->problems.empty();
     for (const signer::SignatureReport& sig : report->signatures) {
       if (why.empty() && !sig.reasons.empty()) {
         why = sig.reasons[0];
       }
+      for (const std::string& reason : sig.reasons) {
+        if (!absl::StartsWith(reason, "revocation unknown at ")) {
+          only_revocation_unknown = false;
+        }
+      }
+    }
+    if (only_revocation_unknown) {
+      return absl::UnavailableError(
+          absl::StrCat("document signatures: revocation status unavailable now (retry later): ", why));
     }
     return absl::InvalidArgumentError(absl::StrCat(
         "document signatures are not valid", why.empty() ? "" : absl::StrCat(": ", why)));
@@ -1247,7 +1261,7 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   const bool answers = is_edxml_document && !config_.no_edxml_answers() &&
                        edxml_message->kind == edxml::MessageKind::kDocument;
   if (!checked.ok()) {
-    if (answers) {
+    if (answers && !absl::IsUnavailable(checked)) {  // a retry may yet succeed
       AnswerRefusal(h, *edxml_message, checked, now);
     }
     return checked;

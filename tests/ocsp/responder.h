@@ -99,10 +99,12 @@ struct OcspResponder {
 
 // StartOcspResponder runs `openssl ocsp` for the issuing CA's database,
 // signing with `signer` (a path prefix below pki-testdata, without
-// .cert.pem/.key.pem), its answers valid for `validity_minutes`.
+// .cert.pem/.key.pem), its answers valid for `validity_minutes`, on
+// `fixed_port` (0: a free one).
 inline absl::StatusOr<OcspResponder> StartOcspResponder(
-    const std::string& signer = "ocsp/ocsp", const std::string& validity_minutes = "60") {
-  absl::StatusOr<int> port = PickFreePort();
+    const std::string& signer = "ocsp/ocsp", const std::string& validity_minutes = "60",
+    int fixed_port = 0) {
+  absl::StatusOr<int> port = fixed_port != 0 ? absl::StatusOr<int>(fixed_port) : PickFreePort();
   if (!port.ok()) {
     return port.status();
   }

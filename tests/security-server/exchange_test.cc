@@ -142,6 +142,57 @@ TEST_F(ExchangeTest, TrafficContinuesOnTheCachedOcspResponseWhileTheResponderIsD
       << Slurp(vpcp.log_path);
 }
 
+TEST_F(ExchangeTest, ADecreeWhoseRevocationCannotBeCheckedWaitsForTheResponderThenArrives) {
+  conf_carries_crl_ = false;  // the CA's CRL would otherwise decide without the responder
+  ASSERT_TRUE(WriteConf(absl::Hours(1)).ok());
+  StartServer("vpcp");
+  StartServer("mic");
+  const Agency& vpcp = agencies_["vpcp"];
+  const Agency& mic = agencies_["mic"];
+  // A first message while the responder is up: vpcp's seal has its OCSP
+  // response cached for the envelopes.
+  std::string file = dir_ + "/doc.bin";
+  std::ofstream(file) << "document";
+  auto first = Axis("vpcp", {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem, "--to",
+                             mic.subsystem, "--content-type", "application/octet-stream", file});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  std::string id1(absl::StripAsciiWhitespace(first.out));
+  ASSERT_TRUE(WaitForState("vpcp", id1, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)));
+
+  // The decree carries no revocation data (B-B): mic must ask the responder,
+  // which is down. That is an outage, not a bad decree: it stays relayed
+  // (retrying), is not refused, and arrives once the responder is back.
+  std::string decree = SignedDecree({mic.code});
+  std::string url = ocsp_url_;
+  int port = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(url.substr(url.rfind(':') + 1, url.size() - url.rfind(':') - 2), &port))
+      << url;
+  ocsp_->Stop();
+  auto sent = Axis("vpcp", {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem, "--to",
+                            mic.subsystem, decree});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err;
+  std::string id(absl::StripAsciiWhitespace(sent.out));
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  std::string reason;
+  while (absl::Now() < deadline && !absl::StrContains(reason, "revocation status unavailable")) {
+    StatusResponse st = StatusOf("vpcp", id);
+    const RecipientStatus* r = For(st, mic.subsystem);
+    ASSERT_NE(r, nullptr);
+    ASSERT_NE(r->state(), RecipientStatus::FAILED) << r->reason();
+    reason = r->reason();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_THAT(reason, HasSubstr("revocation status unavailable")) << Slurp(mic.log_path);
+  EXPECT_EQ(For(StatusOf("vpcp", id), mic.subsystem)->state(), RecipientStatus::RELAYED);
+
+  absl::StatusOr<axis::testing::OcspResponder> back =
+      axis::testing::StartOcspResponder("ocsp/ocsp", "60", port);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ocsp_ = std::move(back->process);
+  EXPECT_TRUE(WaitForState("vpcp", id, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(20)))
+      << Slurp(vpcp.log_path) << Slurp(mic.log_path);
+}
+
 TEST_F(ExchangeTest, RecipientRefusesAnEdxmlDocumentWhoseFromIsNotTheSendingMember) {
   StartServer("mic");
   StartServer("quangninh");

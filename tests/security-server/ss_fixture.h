@@ -149,7 +149,7 @@ class SecurityServerFixture : public ::testing::Test {
     issuing->set_name("Axis Test Issuing CA G1");
     issuing->set_cert_der(CertDerOf(PkiPath("chain.pem")));
     issuing->add_ocsp_urls(ocsp_url_);
-    {
+    if (conf_carries_crl_) {
       std::string pem = Slurp(PkiPath("crl.pem"));
       UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
       UniquePtr<X509_CRL> crl(PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
@@ -323,6 +323,7 @@ class SecurityServerFixture : public ::testing::Test {
   std::map<std::string, std::string> seal_key_, seal_cert_;
   absl::Time conf_created_ = absl::Now();
   int decrees_ = 0;
+  bool conf_carries_crl_ = true;  // false: revocation only through OCSP
 };
 
 inline std::string SecurityServerFixture::netns_error_;

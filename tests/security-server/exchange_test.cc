@@ -123,23 +123,13 @@ TEST_F(ExchangeTest, OneRecipientDownDoesNotHoldBackTheOtherAndGetsItAfterReturn
 TEST_F(ExchangeTest, TrafficContinuesOnTheCachedOcspResponseWhileTheResponderIsDown) {
   StartServer("vpcp");
   StartServer("mic");
-  const Agency& vpcp = agencies_["vpcp"];
-  const Agency& mic = agencies_["mic"];
-  std::string file = dir_ + "/doc.bin";
-  std::ofstream(file) << "document";
-  std::vector<std::string> send = {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem,
-                                   "--to", mic.subsystem, "--content-type",
-                                   "application/octet-stream", file};
-  auto first = Axis("vpcp", send);
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  std::string id1(absl::StripAsciiWhitespace(first.out));
-  ASSERT_TRUE(WaitForState("vpcp", id1, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)));
+  const std::string& mic = agencies_["mic"].subsystem;
+  std::string id1 = SendBytes("vpcp", "mic");
+  ASSERT_TRUE(WaitForState("vpcp", id1, mic, RecipientStatus::DELIVERED, absl::Seconds(10)));
   ocsp_->Stop();  // the responder goes away; the cached response is fresh for an hour
-  auto second = Axis("vpcp", send);
-  ASSERT_EQ(second.exit_code, 0) << second.err;
-  std::string id2(absl::StripAsciiWhitespace(second.out));
-  EXPECT_TRUE(WaitForState("vpcp", id2, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)))
-      << Slurp(vpcp.log_path);
+  std::string id2 = SendBytes("vpcp", "mic");
+  EXPECT_TRUE(WaitForState("vpcp", id2, mic, RecipientStatus::DELIVERED, absl::Seconds(10)))
+      << Slurp(agencies_["vpcp"].log_path);
 }
 
 TEST_F(ExchangeTest, ADecreeWhoseRevocationCannotBeCheckedWaitsForTheResponderThenArrives) {
@@ -151,12 +141,7 @@ TEST_F(ExchangeTest, ADecreeWhoseRevocationCannotBeCheckedWaitsForTheResponderTh
   const Agency& mic = agencies_["mic"];
   // A first message while the responder is up: vpcp's seal has its OCSP
   // response cached for the envelopes.
-  std::string file = dir_ + "/doc.bin";
-  std::ofstream(file) << "document";
-  auto first = Axis("vpcp", {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem, "--to",
-                             mic.subsystem, "--content-type", "application/octet-stream", file});
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  std::string id1(absl::StripAsciiWhitespace(first.out));
+  std::string id1 = SendBytes("vpcp", "mic");
   ASSERT_TRUE(WaitForState("vpcp", id1, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10)));
 
   // The decree carries no revocation data (B-B): mic must ask the responder,

@@ -199,10 +199,7 @@ TEST_F(ServerStatusTest, ExpiredConfigurationMakesStatusExitOneAndNameTheExpiry)
 TEST_F(ServerStatusTest, ReportsTimeStampsAndRefusesDocumentsOnceTheyAreOverdue) {
   axis::ss::test::TsaProcess tsa(dir_);
   tsa.Start();
-  StartServer("vpcp", absl::StrCat("tsa { url: \"", tsa.url(), "\" roots_file: \"",
-                                   PkiPath("roots.pem"), "\" intermediates_file: \"",
-                                   PkiPath("chain.pem"), "\" interval_seconds: 1 }\n",
-                                   "timestamp_grace_seconds: 2\n"));
+  StartServer("vpcp", TsaSettings(tsa.url(), 2));
   StartServer("mic");
   const Agency& vpcp = agencies_["vpcp"];
   std::string file = dir_ + "/doc.bin";

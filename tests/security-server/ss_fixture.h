@@ -250,6 +250,28 @@ class SecurityServerFixture : public ::testing::Test {
     return sealed;
   }
 
+  // TsaSettings is the server-config text that time-stamps the message log
+  // every second at the TSA `url`, refusing documents after `grace_seconds`
+  // without a time-stamp.
+  static std::string TsaSettings(const std::string& url, int grace_seconds) {
+    return absl::StrCat("tsa { url: \"", url, "\" roots_file: \"", PkiPath("roots.pem"),
+                        "\" intermediates_file: \"", PkiPath("chain.pem"),
+                        "\" interval_seconds: 1 }\n", "timestamp_grace_seconds: ", grace_seconds,
+                        "\n");
+  }
+
+  // SendBytes has `from`'s DMS send a small non-XML document to `to`'s
+  // subsystem; returns the message id, or "" (with a test failure).
+  std::string SendBytes(const std::string& from, const std::string& to) {
+    std::string file = absl::StrCat(dir_, "/bytes", bytes_sent_++, ".bin");
+    std::ofstream(file) << "document " << bytes_sent_;
+    auto r = Axis(from, {"send", "--server", agencies_[from].gateway(), "--from",
+                         agencies_[from].subsystem, "--to", agencies_[to].subsystem,
+                         "--content-type", "application/octet-stream", file});
+    EXPECT_EQ(r.exit_code, 0) << r.err << Slurp(agencies_[from].log_path);
+    return r.exit_code == 0 ? std::string(absl::StripAsciiWhitespace(r.out)) : "";
+  }
+
   // StatusOf asks `key`'s server about message `id`.
   StatusResponse StatusOf(const std::string& key, const std::string& id) {
     auto r = Axis(key, {"status", "--server", agencies_[key].gateway(), "--json", id});
@@ -323,6 +345,7 @@ class SecurityServerFixture : public ::testing::Test {
   std::map<std::string, std::string> seal_key_, seal_cert_;
   absl::Time conf_created_ = absl::Now();
   int decrees_ = 0;
+  int bytes_sent_ = 0;
   bool conf_carries_crl_ = true;  // false: revocation only through OCSP
 };
 

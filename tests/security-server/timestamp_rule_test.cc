@@ -19,10 +19,7 @@ TEST_F(TimestampRuleTest, RefusesNewDocumentsAfterTheGraceWithoutTimeStampAndRec
   axis::ss::test::TsaProcess tsa(dir_);
   tsa.Start();  // reserves the port
   tsa.Stop();   // the TSA is down from the start
-  StartServer("vpcp", absl::StrCat("tsa { url: \"", tsa.url(), "\" roots_file: \"",
-                                   PkiPath("roots.pem"), "\" intermediates_file: \"",
-                                   PkiPath("chain.pem"), "\" interval_seconds: 1 }\n",
-                                   "timestamp_grace_seconds: 2\n"));
+  StartServer("vpcp", TsaSettings(tsa.url(), 2));
   StartServer("mic");
   const Agency& vpcp = agencies_["vpcp"];
   std::string file = dir_ + "/doc.bin";

@@ -9,7 +9,6 @@
 #include "proto/identifiers.h"
 #include "security-server/message_log.h"
 #include "security-server/trust.h"
-#include "signer/bytes_sign.h"
 #include "signer/sign.h"
 
 namespace axis::ss {
@@ -32,14 +31,7 @@ std::string CutUtf8(std::string s, size_t max) {
 
 }  // namespace
 
-std::string AnswerId(const EnvelopeHeader& document, const std::string& code) {
-  std::string digest = signer::Sha256(absl::StrCat("axis status answer\n", document.message_id(),
-                                                   "\n", FormatIdentifier(document.recipient()),
-                                                   "\n", code));
-  return HexOf(digest.substr(0, 16));
-}
-
-absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,
+absl::StatusOr<Answer> MakeStatusAnswer(const std::string& id, const EnvelopeHeader& document,
                                         const edxml::MessageHeader& edxml_header,
                                         const std::string& code, const std::string& description,
                                         const signer::SigningKey& seal, Spool& spool,
@@ -75,7 +67,7 @@ absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,
 
   Answer out;
   MessageRow& m = out.message;
-  m.id = AnswerId(document, code);
+  m.id = id;
   m.sender = FormatIdentifier(document.recipient());
   m.document_type = "status";
   m.content_type = "application/xml";

@@ -13,8 +13,11 @@
 // Each answer is an edXML status message (edxml/status.h) signed with the
 // agency's seal (XAdES, commitment ProofOfReceipt, in edXMLHeader), sealed
 // in an envelope like any message and relayed by the outbox. Its message id
-// is derived from what it answers (AnswerId), so the same answer is never
-// stored or delivered twice: a second attempt finds the id taken.
+// is a fresh one like any other (an id derived from the document would let
+// a co-recipient, who knows the document id, take it first at the sender
+// and block the answer). A 01 is made once because it is stored with the
+// inbox row, which a re-delivery finds; a 02 is made only when no 02 about
+// that document was sent before (Store::HasStatusFor).
 #ifndef AXIS_SECURITY_SERVER_ANSWERS_H_
 #define AXIS_SECURITY_SERVER_ANSWERS_H_
 
@@ -29,11 +32,7 @@
 
 namespace axis::ss {
 
-// AnswerId is the message id of the status `code` that the recipient of
-// `document` sends about it: 32 hex digits of a SHA-256 over the three.
-std::string AnswerId(const EnvelopeHeader& document, const std::string& code);
-
-// MakeStatusAnswer builds the status message `code` answering `document`
+// MakeStatusAnswer builds the status message `id` with `code` answering `document`
 // (its envelope header; `edxml_header` is the edXML MessageHeader read from
 // it), from the document's recipient to its sender, with `description`
 // (empty: the code's meaning; cut to 2,000 bytes at a UTF-8 boundary),
@@ -41,7 +40,7 @@ std::string AnswerId(const EnvelopeHeader& document, const std::string& code);
 // travel in the message row: MessageRow::inline_payload) and returns the message, its
 // outbox row and (appended to `log`) its "accepted" log record.
 // INVALID_ARGUMENT when the status would not be valid edXML.
-absl::StatusOr<Answer> MakeStatusAnswer(const EnvelopeHeader& document,
+absl::StatusOr<Answer> MakeStatusAnswer(const std::string& id, const EnvelopeHeader& document,
                                         const edxml::MessageHeader& edxml_header,
                                         const std::string& code, const std::string& description,
                                         const signer::SigningKey& seal, Spool& spool,

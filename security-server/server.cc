@@ -1084,15 +1084,17 @@ absl::Status Server::VerifyDocumentSignatures(const EnvelopeHeader& h, const Con
 
 void Server::AnswerRefusal(const EnvelopeHeader& h, const edxml::Message& document,
                            const absl::Status& why, absl::Time now) {
+  absl::StatusOr<bool> answered =
+      store_->HasStatusFor(h.message_id(), FormatIdentifier(h.recipient()), "02");
+  if (answered.ok() && *answered) {
+    return;  // answered when it came before
+  }
   std::vector<LogItem> log;
-  absl::StatusOr<Answer> a =
-      MakeStatusAnswer(h, document.header, "02", std::string(why.message()), seal_, *spool_, now, &log);
-  absl::Status s = a.status();
-  if (a.ok()) {
+  absl::StatusOr<Answer> a = MakeStatusAnswer(NewMessageId(), h, document.header, "02",
+                                              std::string(why.message()), seal_, *spool_, now, &log);
+  absl::Status s = answered.ok() ? a.status() : answered.status();
+  if (s.ok()) {
     s = store_->AcceptMessage(a->message, a->rows, log);
-    if (absl::IsAlreadyExists(s)) {
-      return;  // answered when it came before
-    }
   }
   if (!s.ok()) {
     std::fprintf(stderr, "relay: no status 02 for %s: %s\n", h.message_id().c_str(),
@@ -1313,7 +1315,7 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   std::optional<Answer> answer;
   if (answers) {
     absl::StatusOr<Answer> a =
-        MakeStatusAnswer(h, edxml_message->header, "01", "", seal_, *spool_, now, &log);
+        MakeStatusAnswer(NewMessageId(), h, edxml_message->header, "01", "", seal_, *spool_, now, &log);
     if (a.ok()) {
       answer = std::move(*a);
     } else {

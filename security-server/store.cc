@@ -161,6 +161,7 @@ CREATE TABLE IF NOT EXISTS messages(
   dms_reference TEXT, in_reply_to TEXT, status_code TEXT, status_text TEXT,
   payload_sha256 BLOB NOT NULL, payload_size INTEGER NOT NULL, created_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender, created_at);
+CREATE INDEX IF NOT EXISTS messages_reply ON messages(in_reply_to);
 CREATE TABLE IF NOT EXISTS outbox(
   message_id TEXT NOT NULL, recipient TEXT NOT NULL, envelope BLOB NOT NULL,
   state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL,
@@ -467,6 +468,16 @@ class SqliteStore : public Store {
 
   absl::Status AppendLogOnly(const std::vector<LogItem>& log) override {
     return Write([&](sqlite3* db) { return AppendAll(db, log); });
+  }
+
+  absl::StatusOr<bool> HasStatusFor(const std::string& in_reply_to, const std::string& sender,
+                                    const std::string& code) override {
+    absl::MutexLock l(&db_mu_);
+    Stmt s(&stmts_, db_,
+           "SELECT 1 FROM messages WHERE in_reply_to=? AND sender=? AND document_type='status' "
+           "AND status_code=? LIMIT 1");
+    s.Bind(1, in_reply_to).Bind(2, sender).Bind(3, code);
+    return s.Step();
   }
 
   absl::StatusOr<QueueCounts> Counts() override {

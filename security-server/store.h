@@ -188,6 +188,12 @@ class Store {
   // Counts reads the number of outbox and inbox rows in each state (for
   // status reports). Read-only.
   virtual absl::StatusOr<QueueCounts> Counts() = 0;
+
+  // HasStatusFor says whether `sender` already sent a status `code` about
+  // message `in_reply_to`.
+  virtual absl::StatusOr<bool> HasStatusFor(const std::string& in_reply_to,
+                                            const std::string& sender,
+                                            const std::string& code) = 0;
 };
 
 // SqliteStore opens (creating when needed) the database at `db_path`.

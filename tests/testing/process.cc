@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
@@ -202,7 +204,10 @@ int ChildProcess::Stop(int signal, absl::Duration grace) {
   return status_;
 }
 
-absl::StatusOr<int> PickFreePort() {
+namespace {
+
+// AnyFreePort asks the kernel for a free port on 127.0.0.1.
+absl::StatusOr<int> AnyFreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));
@@ -220,6 +225,28 @@ absl::StatusOr<int> PickFreePort() {
   }
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+absl::StatusOr<int> PickFreePort() {
+  // The kernel may hand a port it just gave back out again before anyone
+  // listens on it; gRPC servers bind with SO_REUSEPORT, so two servers of
+  // one test given the same port would silently share it. Never give the
+  // same port twice in a process.
+  static absl::Mutex mu(absl::kConstInit);
+  static std::set<int>* given = new std::set<int>();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    absl::StatusOr<int> port = AnyFreePort();
+    if (!port.ok()) {
+      return port;
+    }
+    absl::MutexLock l(&mu);
+    if (given->insert(*port).second) {
+      return port;
+    }
+  }
+  return absl::ResourceExhaustedError("no free port not given before in 100 tries");
 }
 
 absl::Status WaitForTcpPort(int port, absl::Duration timeout, ChildProcess* child) {

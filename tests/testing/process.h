@@ -62,7 +62,8 @@ class ChildProcess {
   int status_ = 0;
 };
 
-// PickFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// PickFreePort returns a TCP port on 127.0.0.1 that was free a moment ago,
+// never the same one twice in a process.
 absl::StatusOr<int> PickFreePort();
 
 // WaitForTcpPort waits until 127.0.0.1:port accepts a connection, at most

@@ -9,12 +9,14 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/c_ptr.h"
+#include "common/status_macros.h"
 #include "edxml/message.h"
 #include "proto/conversions.h"
 #include "proto/identifiers.h"
 #include "security-server/log_audit.h"
 #include "security-server/message_log.h"
 #include "signer/bytes_sign.h"
+#include "signer/ocsp.h"
 #include "signer/verify.h"
 
 
@@ -94,6 +96,49 @@ absl::StatusOr<std::string> SignedBy(const google::protobuf::RepeatedPtrField<st
   return Subject(certs[0].get());
 }
 
+// ReceivedAt is when the recipient of `e` received it (its receipt in the
+// evidence), or the envelope's creation time when there is no receipt.
+absl::Time ReceivedAt(const Evidence& evidence, const Envelope& e) {
+  std::string sha = signer::Sha256(e.header());
+  for (const Receipt& r : evidence.receipts()) {
+    ReceiptBody b;
+    if (b.ParseFromString(r.body()) && b.envelope_sha256() == sha) {
+      return FromProtoTime(b.received_at());
+    }
+  }
+  EnvelopeHeader h;
+  h.ParseFromString(e.header());
+  return FromProtoTime(h.created_at());
+}
+
+// StapledOcsp checks the OCSP response stapled to a delivered envelope: it
+// is about the envelope's signing certificate, may be believed (signed by
+// the issuer or its delegated responder, chaining to `trust`) and says
+// "good" at `at`, when the recipient received it. Returns what to print; an
+// envelope without one (not delivered yet) is noted, not refused.
+absl::StatusOr<std::string> StapledOcsp(const Envelope& e, absl::Time at,
+                                        const signer::TrustStore& trust) {
+  if (e.ocsp_response().empty()) {
+    return std::string("no OCSP response kept (not delivered)");
+  }
+  if (e.cert_chain_der_size() < 2) {
+    return absl::InvalidArgumentError("the envelope's chain has no issuer to check it against");
+  }
+  AXIS_ASSIGN_OR_RETURN(UniquePtr<X509> cert, signer::CertFromDer(e.cert_chain_der(0)));
+  AXIS_ASSIGN_OR_RETURN(UniquePtr<X509> issuer, signer::CertFromDer(e.cert_chain_der(1)));
+  AXIS_ASSIGN_OR_RETURN(signer::OcspStatus st,
+                        signer::CheckOcspResponse(e.ocsp_response(), cert.get(), issuer.get(),
+                                                  trust, at));
+  if (st.status != signer::OcspCertStatus::kGood) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the seal's certificate was not good at ", Time(at),
+                     st.status == signer::OcspCertStatus::kRevoked
+                         ? absl::StrCat(": revoked at ", Time(st.revocation_time), " ", st.reason)
+                         : ": status unknown"));
+  }
+  return absl::StrCat("OCSP good (produced ", Time(st.produced_at), " by ", st.responder, ")");
+}
+
 ss::RecordProof ToRecordProof(const LogRecordProof& p) {
   ss::RecordProof out;
   out.record.seq = p.seq();
@@ -158,9 +203,11 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
     } else if (h.payload_sha256() != digest) {
       c.detail = "header's payload SHA-256 is not this document's";
     } else {
-      c.ok = true;
-      c.detail = absl::StrCat("sealed by ", *who, " at ", Time(FromProtoTime(h.created_at())),
-                              e.ocsp_response().empty() ? "" : "; OCSP response stapled");
+      absl::StatusOr<std::string> ocsp = StapledOcsp(e, ReceivedAt(evidence, e), trust);
+      c.ok = ocsp.ok();
+      c.detail = ocsp.ok() ? absl::StrCat("sealed by ", *who, " at ",
+                                          Time(FromProtoTime(h.created_at())), "; ", *ocsp)
+                           : absl::StrCat("stapled OCSP response: ", ocsp.status().message());
       envelope_hashes.push_back(signer::Sha256(e.header()));
     }
     report.checks.push_back(std::move(c));

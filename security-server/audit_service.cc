@@ -91,10 +91,13 @@ absl::StatusOr<Evidence> AuditService::Collect(const std::set<std::string>& allo
   AXIS_ASSIGN_OR_RETURN(*out.mutable_status(), deps_.status(allowed, id));
   AXIS_ASSIGN_OR_RETURN(std::vector<OutboxRow> rows, deps_.store->OutboxOf(id));
   for (const OutboxRow& r : rows) {
-    if (!out.add_envelopes()->ParseFromString(r.envelope)) {
+    Envelope* envelope = out.add_envelopes();
+    if (!envelope->ParseFromString(r.envelope)) {
       return absl::DataLossError(absl::StrCat("message ", id, ": stored envelope for ",
                                               r.recipient, " is not readable"));
     }
+    // The OCSP response stapled when it was delivered (none before that).
+    envelope->set_ocsp_response(r.ocsp_response);
     if (!r.receipt.empty() && !out.add_receipts()->ParseFromString(r.receipt)) {
       return absl::DataLossError(absl::StrCat("message ", id, ": stored receipt from ",
                                               r.recipient, " is not readable"));

@@ -1693,6 +1693,7 @@ void Server::DeliverOne(OutboxRow row) {
   u.updated_at = now;
   u.next_attempt = now;
   u.receipt = receipt->SerializeAsString();
+  u.ocsp_response = envelope.ocsp_response();
   absl::Status s = store_->UpdateOutbox(
       u, {{static_cast<int>(LogEvent::kSent), row.message_id, row.recipient, envelope.header()},
           {static_cast<int>(LogEvent::kReceipt), row.message_id, row.recipient, receipt->body()}});

@@ -24,6 +24,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "security-server/message_log.h"
+#include "signer/bytes_sign.h"
 
 namespace axis::ss {
 namespace {
@@ -168,6 +169,7 @@ CREATE TABLE IF NOT EXISTS outbox(
   reason TEXT, receipt BLOB, updated_at INTEGER NOT NULL,
   PRIMARY KEY(message_id, recipient));
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
+CREATE TABLE IF NOT EXISTS ocsp_responses(sha256 BLOB PRIMARY KEY, der BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS inbox(
   message_id TEXT NOT NULL, recipient TEXT NOT NULL, sender TEXT NOT NULL,
   envelope_header BLOB NOT NULL, payload_sha256 BLOB NOT NULL, payload_size INTEGER NOT NULL,
@@ -278,6 +280,15 @@ class SqliteStore : public Store {
       s.Bind(3, Micros(r.next_attempt)).Bind(4, r.reason).Bind(5, Micros(r.updated_at));
       s.BindBlob(6, r.receipt).BindBlob(7, r.receipt).Bind(8, r.message_id).Bind(9, r.recipient);
       AXIS_RETURN_IF_ERROR(s.Run());
+      if (!r.ocsp_response.empty()) {
+        std::string sha = signer::Sha256(r.ocsp_response);
+        Stmt o(&stmts_, db, "INSERT OR IGNORE INTO ocsp_responses(sha256,der) VALUES(?,?)");
+        o.BindBlob(1, sha).BindBlob(2, r.ocsp_response);
+        AXIS_RETURN_IF_ERROR(o.Run());
+        Stmt u(&stmts_, db, "UPDATE outbox SET ocsp_sha256=? WHERE message_id=? AND recipient=?");
+        u.BindBlob(1, sha).Bind(2, r.message_id).Bind(3, r.recipient);
+        AXIS_RETURN_IF_ERROR(u.Run());
+      }
       return AppendAll(db, log);
     });
   }
@@ -384,8 +395,9 @@ class SqliteStore : public Store {
   absl::StatusOr<std::vector<OutboxRow>> OutboxOf(const std::string& message_id) override {
     absl::MutexLock l(&db_mu_);
     Stmt s(&stmts_, db_,
-           "SELECT recipient,state,attempts,next_attempt,reason,receipt,updated_at,envelope "
-           "FROM outbox WHERE message_id=? ORDER BY rowid");
+           "SELECT o.recipient,o.state,o.attempts,o.next_attempt,o.reason,o.receipt,o.updated_at,"
+           "o.envelope,r.der FROM outbox o LEFT JOIN ocsp_responses r ON r.sha256=o.ocsp_sha256 "
+           "WHERE o.message_id=? ORDER BY o.rowid");
     s.Bind(1, message_id);
     std::vector<OutboxRow> out;
     while (true) {
@@ -403,6 +415,7 @@ class SqliteStore : public Store {
       r.receipt = s.Blob(5);
       r.updated_at = FromMicros(s.Int(6));
       r.envelope = s.Blob(7);
+      r.ocsp_response = s.Blob(8);
       out.push_back(std::move(r));
     }
     return out;
@@ -755,6 +768,19 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_pat
                         "PRAGMA temp_store=MEMORY;");
   if (s.ok()) {
     s = Exec(db, kSchema);
+  }
+  if (s.ok()) {
+    // outbox.ocsp_sha256 came after the first databases were made.
+    sqlite3_stmt* q = nullptr;
+    bool has = false;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('outbox') WHERE name='ocsp_sha256'",
+                           -1, &q, nullptr) == SQLITE_OK) {
+      has = sqlite3_step(q) == SQLITE_ROW;
+    }
+    sqlite3_finalize(q);
+    if (!has) {
+      s = Exec(db, "ALTER TABLE outbox ADD COLUMN ocsp_sha256 BLOB;");
+    }
   }
   if (s.ok()) {
     s = CreateLogSchema(db);

@@ -65,6 +65,10 @@ struct OutboxRow {
   absl::Time next_attempt;
   std::string reason;
   std::string receipt;  // serialized Receipt once delivered
+  // The DER OCSP response stapled to the envelope that was delivered (the
+  // evidence that the seal was good then); set with the receipt, kept once
+  // per distinct response.
+  std::string ocsp_response;
   absl::Time updated_at;
   std::string payload_sha256;  // joined from messages
   uint64_t payload_size = 0;

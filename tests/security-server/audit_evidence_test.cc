@@ -16,6 +16,7 @@ namespace axis::ss::testing_util {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class AuditEvidenceTest : public SecurityServerFixture {
  protected:
@@ -94,6 +95,10 @@ TEST_F(AuditEvidenceTest, TellsTheStoryOfASentDecreeAndItsPackageChecksOutOfflin
   auto offline = AuditPackage(package);
   EXPECT_EQ(offline.exit_code, 0) << offline.out << offline.err;
   EXPECT_THAT(offline.out, HasSubstr("every check passed"));
+  // Each delivered envelope carries the OCSP response stapled to it, checked
+  // offline against the auditor's roots at the time it was received.
+  EXPECT_THAT(offline.out, HasSubstr("; OCSP good (produced "));
+  EXPECT_THAT(offline.out, Not(HasSubstr("no OCSP response kept")));
 }
 
 TEST_F(AuditEvidenceTest, FindsEveryKindOfTamperingWithThePackage) {
@@ -130,6 +135,13 @@ TEST_F(AuditEvidenceTest, FindsEveryKindOfTamperingWithThePackage) {
              e->envelopes(0).cert_chain_der(0);  // vpcp's seal, not the recipient's
        },
        "not of member"},
+      {"stapled OCSP response altered",
+       [](Evidence* e, std::string*) {
+         std::string* o = e->mutable_envelopes(1)->mutable_ocsp_response();
+         ASSERT_FALSE(o->empty());
+         (*o)[o->size() - 3] ^= 1;  // near the end: the responder certificate's signature
+       },
+       "stapled OCSP response"},
       {"log record altered",
        [](Evidence* e, std::string*) { e->mutable_records(0)->set_peer("someone else"); },
        "hash does not match its content"},

@@ -272,23 +272,25 @@ class SqliteStore : public Store {
 
   absl::Status UpdateOutbox(const OutboxRow& r, const std::vector<LogItem>& log) override {
     return Write([&](sqlite3* db) -> absl::Status {
+      // The stapled OCSP response is kept once (it is the same for many
+      // envelopes) and referred to by its SHA-256.
+      std::string ocsp_sha;
+      if (!r.ocsp_response.empty()) {
+        ocsp_sha = signer::Sha256(r.ocsp_response);
+        Stmt o(&stmts_, db, "INSERT OR IGNORE INTO ocsp_responses(sha256,der) VALUES(?,?)");
+        o.BindBlob(1, ocsp_sha).BindBlob(2, r.ocsp_response);
+        AXIS_RETURN_IF_ERROR(o.Run());
+      }
       Stmt s(&stmts_, db,
              "UPDATE outbox SET state=?,attempts=?,next_attempt=?,reason=?,updated_at=?,"
-             "receipt=CASE WHEN length(?)>0 THEN ? ELSE receipt END "
+             "receipt=CASE WHEN length(?)>0 THEN ? ELSE receipt END,"
+             "ocsp_sha256=CASE WHEN length(?)>0 THEN ? ELSE ocsp_sha256 END "
              "WHERE message_id=? AND recipient=?");
       s.Bind(1, static_cast<int64_t>(r.state)).Bind(2, static_cast<int64_t>(r.attempts));
       s.Bind(3, Micros(r.next_attempt)).Bind(4, r.reason).Bind(5, Micros(r.updated_at));
-      s.BindBlob(6, r.receipt).BindBlob(7, r.receipt).Bind(8, r.message_id).Bind(9, r.recipient);
+      s.BindBlob(6, r.receipt).BindBlob(7, r.receipt).BindBlob(8, ocsp_sha).BindBlob(9, ocsp_sha);
+      s.Bind(10, r.message_id).Bind(11, r.recipient);
       AXIS_RETURN_IF_ERROR(s.Run());
-      if (!r.ocsp_response.empty()) {
-        std::string sha = signer::Sha256(r.ocsp_response);
-        Stmt o(&stmts_, db, "INSERT OR IGNORE INTO ocsp_responses(sha256,der) VALUES(?,?)");
-        o.BindBlob(1, sha).BindBlob(2, r.ocsp_response);
-        AXIS_RETURN_IF_ERROR(o.Run());
-        Stmt u(&stmts_, db, "UPDATE outbox SET ocsp_sha256=? WHERE message_id=? AND recipient=?");
-        u.BindBlob(1, sha).Bind(2, r.message_id).Bind(3, r.recipient);
-        AXIS_RETURN_IF_ERROR(u.Run());
-      }
       return AppendAll(db, log);
     });
   }

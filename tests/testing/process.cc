@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,11 +150,19 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
     return absl::InvalidArgumentError("ChildProcess: empty argv");
   }
   std::vector<char*> args = CArgs(argv);
+  pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   }
   if (pid == 0) {
+    // A test that crashes runs no destructor: its servers die with it
+    // instead of lingering. (Servers are started from the test's main
+    // thread; the signal follows the thread that forked.)
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(127);
+    }
     int fd = log_path.empty() ? ::open("/dev/null", O_WRONLY)
                               : ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {

@@ -2,7 +2,9 @@
 //
 // ChildProcess starts a program (a server under test, `openssl ocsp`, ...),
 // and always stops it: the destructor sends SIGTERM, waits up to a bound,
-// then SIGKILLs. Servers listen on 127.0.0.1 on a port from PickFreePort().
+// then SIGKILLs; if the test process dies first (a crash), the kernel kills
+// it too (PR_SET_PDEATHSIG). Servers listen on 127.0.0.1 on a port from
+// PickFreePort().
 #ifndef AXIS_TESTS_TESTING_PROCESS_H_
 #define AXIS_TESTS_TESTING_PROCESS_H_
 

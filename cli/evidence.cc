@@ -1,5 +1,7 @@
 #include "cli/evidence.h"
 
+#include <map>
+
 #include <openssl/x509.h>
 
 #include <libxml/xmlwriter.h>
@@ -96,19 +98,17 @@ absl::StatusOr<std::string> SignedBy(const google::protobuf::RepeatedPtrField<st
   return Subject(certs[0].get());
 }
 
-// ReceivedAt is when the recipient of `e` received it (its receipt in the
-// evidence), or the envelope's creation time when there is no receipt.
-absl::Time ReceivedAt(const Evidence& evidence, const Envelope& e) {
-  std::string sha = signer::Sha256(e.header());
+// ReceivedAt maps each envelope (SHA-256 of its header) to when its
+// recipient received it, from the receipts in the evidence.
+std::map<std::string, absl::Time> ReceivedAt(const Evidence& evidence) {
+  std::map<std::string, absl::Time> out;
   for (const Receipt& r : evidence.receipts()) {
     ReceiptBody b;
-    if (b.ParseFromString(r.body()) && b.envelope_sha256() == sha) {
-      return FromProtoTime(b.received_at());
+    if (b.ParseFromString(r.body())) {
+      out.emplace(b.envelope_sha256(), FromProtoTime(b.received_at()));
     }
   }
-  EnvelopeHeader h;
-  h.ParseFromString(e.header());
-  return FromProtoTime(h.created_at());
+  return out;
 }
 
 // StapledOcsp checks the OCSP response stapled to a delivered envelope: it
@@ -185,6 +185,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
            : "SHA-256 of the document is not the one the evidence records (altered document)"});
 
   std::vector<std::string> envelope_hashes;
+  const std::map<std::string, absl::Time> received_at = ReceivedAt(evidence);
   for (const Envelope& e : evidence.envelopes()) {
     EnvelopeHeader h;
     EvidenceCheck c;
@@ -203,12 +204,16 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
     } else if (h.payload_sha256() != digest) {
       c.detail = "header's payload SHA-256 is not this document's";
     } else {
-      absl::StatusOr<std::string> ocsp = StapledOcsp(e, ReceivedAt(evidence, e), trust);
+      // Judged when the recipient took it (its receipt), else when sealed.
+      std::string sha = signer::Sha256(e.header());
+      auto when = received_at.find(sha);
+      absl::StatusOr<std::string> ocsp = StapledOcsp(
+          e, when != received_at.end() ? when->second : FromProtoTime(h.created_at()), trust);
       c.ok = ocsp.ok();
       c.detail = ocsp.ok() ? absl::StrCat("sealed by ", *who, " at ",
                                           Time(FromProtoTime(h.created_at())), "; ", *ocsp)
                            : absl::StrCat("stapled OCSP response: ", ocsp.status().message());
-      envelope_hashes.push_back(signer::Sha256(e.header()));
+      envelope_hashes.push_back(std::move(sha));
     }
     report.checks.push_back(std::move(c));
   }

@@ -360,14 +360,16 @@ std::string Problem::ToString() const {
   return out;
 }
 
-bool HasErrors(const std::vector<Problem>& problems) {
+const Problem* FirstError(const std::vector<Problem>& problems) {
   for (const Problem& p : problems) {
     if (p.severity == Severity::kError) {
-      return true;
+      return &p;
     }
   }
-  return false;
+  return nullptr;
 }
+
+bool HasErrors(const std::vector<Problem>& problems) { return FirstError(problems) != nullptr; }
 
 std::vector<Problem> Validate(const Message& m) {
   std::vector<Problem> problems;

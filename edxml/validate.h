@@ -44,8 +44,10 @@ struct Problem {
 // document order within each rule group. Thread-safe.
 std::vector<Problem> Validate(const Message& message);
 
-// HasErrors reports whether any problem is an error.
+// HasErrors reports whether any problem is an error; FirstError returns the
+// first one (pointing into `problems`), or nullptr.
 bool HasErrors(const std::vector<Problem>& problems);
+const Problem* FirstError(const std::vector<Problem>& problems);
 
 // IsDate / IsDateTime check yyyy/MM/dd and yyyy/MM/dd HH:mm:ss.
 bool IsDate(absl::string_view s);

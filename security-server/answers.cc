@@ -5,9 +5,7 @@
 #include "edxml/status.h"
 #include "edxml/validate.h"
 #include "edxml/writer.h"
-#include "proto/conversions.h"
 #include "proto/identifiers.h"
-#include "security-server/message_log.h"
 #include "security-server/trust.h"
 #include "signer/sign.h"
 
@@ -41,12 +39,11 @@ absl::StatusOr<Answer> MakeStatusAnswer(const std::string& id, const EnvelopeHea
   a.from = document.recipient().member_code();
   a.description = CutUtf8(description, kMaxDescription);
   AXIS_ASSIGN_OR_RETURN(edxml::Message status, edxml::StatusFor(edxml_header, a, now));
-  for (const edxml::Problem& p : edxml::Validate(status)) {
-    if (p.severity == edxml::Severity::kError) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("status ", code, " answering ", document.message_id(),
-                       " would not be valid edXML: ", p.ToString()));
-    }
+  std::vector<edxml::Problem> problems = edxml::Validate(status);
+  if (const edxml::Problem* p = edxml::FirstError(problems); p != nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("status ", code, " answering ",
+                                                   document.message_id(),
+                                                   " would not be valid edXML: ", p->ToString()));
   }
   AXIS_ASSIGN_OR_RETURN(std::string xml, edxml::BuildMessage(status));
   signer::SignOptions so;
@@ -81,31 +78,10 @@ absl::StatusOr<Answer> MakeStatusAnswer(const std::string& id, const EnvelopeHea
     m.inline_payload = *small;
   }
 
-  EnvelopeHeader eh;
-  eh.set_message_id(m.id);
-  *eh.mutable_sender() = document.recipient();
-  *eh.mutable_recipient() = document.sender();
-  *eh.mutable_created_at() = ToProtoTime(now);
-  eh.set_payload_sha256(digest);
-  eh.set_payload_size(m.payload_size);
-  eh.set_content_type(m.content_type);
-  eh.set_document_type(m.document_type);
-  eh.set_in_reply_to(m.in_reply_to);
-  eh.set_status_code(code);
-  eh.set_status_text(m.status_text);
-  AXIS_ASSIGN_OR_RETURN(Envelope env, SealEnvelope(eh, seal));
-  OutboxRow o;
-  o.message_id = m.id;
-  o.recipient = FormatIdentifier(document.sender());
-  o.envelope = env.SerializeAsString();
-  o.state = OutboxState::kAccepted;
-  o.next_attempt = now;
-  o.updated_at = now;
-  o.payload_sha256 = digest;
-  o.payload_size = m.payload_size;
+  AXIS_ASSIGN_OR_RETURN(OutboxRow o, SealOutgoing(m, document.recipient(), document.sender(),
+                                                  seal, log));
   o.payload = small;
   out.rows.push_back(std::move(o));
-  log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, env.header()});
   return out;
 }
 

@@ -46,10 +46,8 @@ absl::Status CheckEdxmlArrival(const std::string& path, const Identifier& sender
 absl::Status CheckEdxmlArrival(const edxml::Message& message, const Party& sender,
                                const Party& recipient, const std::string& status_code) {
   std::vector<edxml::Problem> problems = edxml::Validate(message);
-  for (const edxml::Problem& p : problems) {
-    if (p.severity == edxml::Severity::kError) {
-      return absl::InvalidArgumentError(absl::StrCat("edXML is not valid: ", p.ToString()));
-    }
+  if (const edxml::Problem* p = edxml::FirstError(problems); p != nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("edXML is not valid: ", p->ToString()));
   }
   auto names = [](const Party& p, const std::string& code) {
     return std::find(p.codes.begin(), p.codes.end(), code) != p.codes.end();

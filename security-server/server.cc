@@ -555,35 +555,12 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
   }
   std::vector<OutboxRow> rows;
   std::vector<LogItem> log;
-  for (size_t i = 0; i < recipients.size(); ++i) {
-    EnvelopeHeader eh;
-    eh.set_message_id(m.id);
-    *eh.mutable_sender() = h.sender();
-    *eh.mutable_recipient() = h.recipients(static_cast<int>(i));
-    *eh.mutable_created_at() = ToProtoTime(now);
-    eh.set_payload_sha256(digest);
-    eh.set_payload_size(size);
-    eh.set_content_type(m.content_type);
-    eh.set_document_type(m.document_type);
-    eh.set_dms_reference(m.dms_reference);
-    eh.set_in_reply_to(m.in_reply_to);
-    eh.set_status_code(m.status_code);
-    eh.set_status_text(m.status_text);
-    AXIS_ASSIGN_OR_RETURN(Envelope env, SealEnvelope(eh, seal_));
-    OutboxRow o;
-    o.message_id = m.id;
-    o.recipient = recipients[i];
-    o.envelope = env.SerializeAsString();
-    o.state = OutboxState::kAccepted;
-    o.next_attempt = now;
-    o.updated_at = now;
-    log.push_back({static_cast<int>(LogEvent::kAccepted), m.id, sender, env.header()});
+  for (const Identifier& to : h.recipients()) {
+    AXIS_ASSIGN_OR_RETURN(OutboxRow o, SealOutgoing(m, h.sender(), to, seal_, &log));
     rows.push_back(std::move(o));
   }
   AXIS_RETURN_IF_ERROR(store_->AcceptMessage(m, rows, log));
   for (OutboxRow& o : rows) {
-    o.payload_sha256 = digest;
-    o.payload_size = size;
     o.payload = small;
   }
   Enqueue(std::move(rows));
@@ -1066,10 +1043,8 @@ absl::Status Server::VerifyDocumentSignatures(const EnvelopeHeader& h, const Con
       if (why.empty() && !sig.reasons.empty()) {
         why = sig.reasons[0];
       }
-      for (const std::string& reason : sig.reasons) {
-        if (!absl::StartsWith(reason, "revocation unknown at ")) {
-          only_revocation_unknown = false;
-        }
+      if (!sig.valid && !(sig.revocation_unavailable && sig.reasons.size() == 1)) {
+        only_revocation_unknown = false;
       }
     }
     if (only_revocation_unknown) {
@@ -1213,9 +1188,9 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   if (h.payload_size() > max) {
     return absl::ResourceExhaustedError(absl::StrCat("deliver: payload over ", max, " bytes"));
   }
+  const bool is_xml = absl::StrContains(h.content_type(), "xml");
   // XML payloads stay files: the signature and edXML checks read them there.
-  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w,
-                        spool_->NewWriter(!absl::StrContains(h.content_type(), "xml")));
+  AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter(!is_xml));
   while (r->Read(&req)) {
     if (req.part_case() != DeliverRequest::kChunk) {
       return absl::InvalidArgumentError("deliver: a second envelope");
@@ -1237,7 +1212,6 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
     return absl::PermissionDeniedError(absl::StrCat("deliver: ", FormatIdentifier(h.sender()),
                                                     " may not deliver to ", recipient));
   }
-  const bool is_xml = absl::StrContains(h.content_type(), "xml");
   const bool is_status = h.document_type() == "status";
   const bool is_edxml_document = is_xml && IsEdxmlDocumentType(h.document_type());
   // An edXML message is read before its signatures are checked, so that a

@@ -9,7 +9,9 @@
 #include "central-server/conf_client.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "proto/conversions.h"
 #include "proto/identifiers.h"
+#include "security-server/message_log.h"
 #include "security-server/store.h"
 #include "signer/bytes_sign.h"
 #include "signer/ocsp.h"
@@ -472,6 +474,36 @@ absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, const signer
     e.add_cert_chain_der(signer::CertificateDer(c.get()));
   }
   return e;
+}
+
+absl::StatusOr<OutboxRow> SealOutgoing(const MessageRow& m, const Identifier& sender,
+                                       const Identifier& recipient,
+                                       const signer::SigningKey& seal, std::vector<LogItem>* log) {
+  EnvelopeHeader eh;
+  eh.set_message_id(m.id);
+  *eh.mutable_sender() = sender;
+  *eh.mutable_recipient() = recipient;
+  *eh.mutable_created_at() = ToProtoTime(m.created_at);
+  eh.set_payload_sha256(m.payload_sha256);
+  eh.set_payload_size(m.payload_size);
+  eh.set_content_type(m.content_type);
+  eh.set_document_type(m.document_type);
+  eh.set_dms_reference(m.dms_reference);
+  eh.set_in_reply_to(m.in_reply_to);
+  eh.set_status_code(m.status_code);
+  eh.set_status_text(m.status_text);
+  AXIS_ASSIGN_OR_RETURN(Envelope env, SealEnvelope(eh, seal));
+  OutboxRow o;
+  o.message_id = m.id;
+  o.recipient = FormatIdentifier(recipient);
+  o.envelope = env.SerializeAsString();
+  o.state = OutboxState::kAccepted;
+  o.next_attempt = m.created_at;
+  o.updated_at = m.created_at;
+  o.payload_sha256 = m.payload_sha256;
+  o.payload_size = m.payload_size;
+  log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, env.header()});
+  return o;
 }
 
 absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const ConfView& conf,

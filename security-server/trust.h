@@ -21,6 +21,7 @@
 #include "central-server/globalconf.h"
 #include "common/c_ptr.h"
 #include "globalconf.pb.h"
+#include "security-server/store.h"
 #include "security_server.pb.h"
 #include "signer/certs.h"
 #include "signer/keys.h"
@@ -163,6 +164,14 @@ class OcspCache {
 // SealEnvelope signs the header bytes with `seal` and returns the envelope
 // (without OCSP response).
 absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, const signer::SigningKey& seal);
+
+// SealOutgoing seals the envelope of message `m` (its fields make the
+// EnvelopeHeader) from `sender` to `recipient` and returns its outbox row,
+// accepted and due at m.created_at, carrying the payload's digest and size;
+// appends the "accepted" log record to `log`.
+absl::StatusOr<OutboxRow> SealOutgoing(const MessageRow& m, const Identifier& sender,
+                                       const Identifier& recipient,
+                                       const signer::SigningKey& seal, std::vector<LogItem>* log);
 
 // SignedEnvelope is what CheckEnvelope established.
 struct CheckedEnvelope {

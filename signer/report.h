@@ -58,6 +58,10 @@ struct SignatureReport {
   bool chain_valid = false;
   bool revoked = false;
   std::string revocation;           // how revocation was checked, and the outcome
+  // revocation_unavailable: no revocation data decided and none could be
+  // had now (OCSP unreachable, refused, or not asked offline); one of
+  // `reasons` says so. A later check may succeed, unlike the other reasons.
+  bool revocation_unavailable = false;
   std::vector<RevocationCheck> revocation_checks;
   // XAdES baseline level: "B-B", "B-T" (a signature time-stamp), "B-LT"
   // (also embedded certificate and revocation values); "" for plain XML-DSig.

@@ -923,6 +923,7 @@ void CheckRevocation(const Context& ctx, X509* signer, X509* issuer,
       tried = "no embedded OCSP response or CRL and no CRL given";
     }
     r->revocation = absl::StrCat("unknown (", tried, fetch_note, ")");
+    r->revocation_unavailable = true;
     r->reasons.push_back(absl::StrCat("revocation unknown at ", Utc(judged),
                                       ": the signing certificate's status could not be "
                                       "established (",

@@ -73,6 +73,24 @@ TEST_F(EdxmlCheckTest, AMemberMayBeNamedByAnyOfItsAgencyCodes) {
   EXPECT_THAT(CheckEdxmlArrival(*read, vpcp, qn_only).message(), HasSubstr("not addressed To H49"));
 }
 
+TEST_F(EdxmlCheckTest, AStatusMustComeFromItsSenderWithTheCodeItsEnvelopeNames) {
+  std::string decree = Message("000.00.00.G22", {"000.00.00.G12"});
+  std::string status = dir_ + "/status.edxml";
+  absl::StatusOr<axis::testing::CommandResult> made = axis::testing::RunCommand(
+      {axis::testing::BinDir() + "/axis", "edxml", "status", "--code", "03", "--for", decree,
+       "--from", "000.00.00.G12", "-o", status});
+  ASSERT_TRUE(made.ok() && made->exit_code == 0) << (made.ok() ? made->err : "");
+  absl::StatusOr<edxml::Message> read = ReadEdxmlArrival(status);
+  ASSERT_TRUE(read.ok()) << read.status();
+  Party mic{Member("000.00.00.G12"), {"000.00.00.G12"}};
+  Party vpcp{Member("000.00.00.G22"), {"000.00.00.G22"}};
+  EXPECT_TRUE(CheckEdxmlArrival(*read, mic, vpcp, "03").ok());
+  EXPECT_THAT(CheckEdxmlArrival(*read, mic, vpcp, "06").message(),
+              HasSubstr("StatusCode \"03\" but its envelope says 06"));
+  EXPECT_THAT(CheckEdxmlArrival(*read, vpcp, mic, "03").message(),
+              HasSubstr("edXML status is From \"000.00.00.G12\" but came from member"));
+}
+
 TEST_F(EdxmlCheckTest, RefusesWhatIsNotEdxml) {
   std::string path = dir_ + "/not.xml";
   ASSERT_TRUE(axis::testing::RunCommand({"sh", "-c", "echo '<a/>' > " + path}).ok());

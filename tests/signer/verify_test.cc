@@ -894,6 +894,21 @@ TEST(VerifierTest, RefusesRevokedSignerWhenTheCrlIsChecked) {
   EXPECT_THAT(unchecked.signatures[0], HasReason("revocation unknown at 2026-06-01T00:00:00Z"));
 }
 
+TEST(VerifierTest, FlagsRevocationUnavailableOnlyWhenNothingDecidedIt) {
+  std::string xml = Sign(kDocument, LoadKey("agencies/vpcp/leader"));
+  Report decided = Verify(xml);
+  EXPECT_TRUE(decided.Valid());
+  EXPECT_FALSE(decided.signatures[0].revocation_unavailable);
+  // Offline and no CRL: an outage-like state a later check may resolve.
+  Report undecided = Verify(xml, EvaluationTime(), /*with_crl=*/false);
+  EXPECT_FALSE(undecided.Valid());
+  EXPECT_TRUE(undecided.signatures[0].revocation_unavailable);
+  EXPECT_EQ(undecided.signatures[0].reasons.size(), 1u);
+  // A revoked signer is decided, not unavailable.
+  Report revoked = Verify(Sign(kDocument, LoadKey("negative/revoked-leader")));
+  EXPECT_FALSE(revoked.signatures[0].revocation_unavailable);
+}
+
 TEST(VerifierTest, RefusesEveryChainBeforeTheCrlIsValid) {
   // The CRL's lastUpdate is 2026-01-01: evaluated before it, OpenSSL cannot
   // use it, so even the revoked leader's signature from 2025 (and any other)

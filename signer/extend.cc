@@ -287,7 +287,7 @@ absl::Status AddLongTermValues(xmlDoc* doc, xmlNode* sig, const std::string& sig
     // it was issued no earlier than the time-stamp (verify.h).
     absl::Time issued = Asn1TimeToAbsl(X509_CRL_get0_lastUpdate(crl));
     absl::Time stamped = EarliestGenTime(existing.timestamps);
-    if (issued + absl::Seconds(1) < stamped) {
+    if (internal::Predates(issued, stamped)) {
       auto utc = [](absl::Time t) {
         return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
       };

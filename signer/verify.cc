@@ -821,7 +821,7 @@ void CheckRevocation(const Context& ctx, X509* signer, X509* issuer,
       consider(Refused(signer, "embedded OCSP", st.status().message()));
       continue;
     }
-    if (*produced + absl::Seconds(1) < judged) {
+    if (internal::Predates(*produced, judged)) {
       consider(Refused(signer, "embedded OCSP",
                        absl::StrCat("produced at ", Utc(*produced),
                                     ", before the signature's time ", Utc(judged),
@@ -830,7 +830,7 @@ void CheckRevocation(const Context& ctx, X509* signer, X509* issuer,
     }
     // A responder fed by CRLs signs now what it knew at thisUpdate: a
     // "good" as of before the signature's time misses a revocation since.
-    if (st->status == OcspCertStatus::kGood && st->this_update + absl::Seconds(1) < judged) {
+    if (st->status == OcspCertStatus::kGood && internal::Predates(st->this_update, judged)) {
       consider(Refused(signer, "embedded OCSP",
                        absl::StrCat("\"good\" as of thisUpdate ", Utc(st->this_update),
                                     ", before the signature's time ", Utc(judged),
@@ -868,7 +868,7 @@ void CheckRevocation(const Context& ctx, X509* signer, X509* issuer,
       c.source = "embedded CRL";
       if (c.status == "revoked") {
         consider(std::move(c));
-      } else if (c.this_update + absl::Seconds(1) < judged) {
+      } else if (internal::Predates(c.this_update, judged)) {
         unlisted.push_back(Refused(signer, "embedded CRL",
                                    absl::StrCat(c.detail, ", before the signature's time ",
                                                 Utc(judged),

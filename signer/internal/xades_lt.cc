@@ -246,4 +246,8 @@ xmlNode* UnsignedSignatureProperties(xmlNode* sig) {
   return usp;
 }
 
+bool Predates(absl::Time t, absl::Time judged) {
+  return t + absl::Seconds(1) < absl::FromUnixSeconds(absl::ToUnixSeconds(judged));
+}
+
 }  // namespace axis::signer::internal

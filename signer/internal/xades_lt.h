@@ -19,6 +19,7 @@
 #include <libxml/tree.h>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace axis::signer::internal {
 
@@ -64,6 +65,15 @@ xmlNode* UnsignedSignatureProperties(xmlNode* sig);
 // QualifyingProperties returns the signature's xades:QualifyingProperties
 // (in its ds:Object), or nullptr.
 xmlNode* QualifyingProperties(xmlNode* sig);
+
+// Predates says whether revocation data dated `t` (an OCSP producedAt or
+// thisUpdate, a CRL's thisUpdate) is from before `judged`, the signature's
+// time, and so says nothing about the status then. Those times have whole
+// seconds, a time-stamp's genTime has milliseconds, and the responder's
+// clock (time(2), the kernel's coarse clock) may lag the TSA's by a few
+// milliseconds even on one machine: so `judged` is taken to its whole
+// second, and one second more is allowed.
+bool Predates(absl::Time t, absl::Time judged);
 
 }  // namespace axis::signer::internal
 

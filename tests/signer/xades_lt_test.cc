@@ -754,6 +754,37 @@ TEST_F(XadesLtTest, AnEmbeddedGoodAnswerAsOfBeforeTheTimeStampIsNotBelieved) {
   EXPECT_TRUE(fresh.Valid()) << ReportText(fresh);
 }
 
+TEST_F(XadesLtTest, RevocationDataFromTheTimeStampsSecondOrTheOneBeforeIsBelieved) {
+  // OCSP and CRL times have whole seconds, genTime milliseconds, and the
+  // responder's clock may lag the TSA's by a few milliseconds: an answer
+  // dated in the second before the time-stamp's is of its time (CI once
+  // refused one produced at hh:mm:10 for a genTime of hh:mm:11.00x).
+  std::string bt = Extend(SignNow(kDocument, TestKeys().vpcp_leader), /*ltv=*/false);
+  Report plain = Judge(bt);
+  ASSERT_EQ(plain.signatures.size(), 1u);
+  ASSERT_EQ(plain.signatures[0].timestamps.size(), 1u);
+  absl::Time gen_time = plain.signatures[0].timestamps[0].gen_time;
+  absl::Time second = absl::FromUnixSeconds(absl::ToUnixSeconds(gen_time));
+  auto with_answer_as_of = [&](absl::Time this_update) {
+    EditableDoc doc(bt);
+    xmlNode* usp = doc.One("//xades:UnsignedSignatureProperties");
+    EXPECT_NE(usp, nullptr);
+    xmlNode* rv = xmlNewChild(usp, usp->ns, BAD_CAST "RevocationValues", nullptr);
+    xmlNode* ov = xmlNewChild(rv, usp->ns, BAD_CAST "OCSPValues", nullptr);
+    xmlNewTextChild(
+        ov, usp->ns, BAD_CAST "EncapsulatedOCSPValue",
+        BAD_CAST absl::Base64Escape(GoodAnswerAsOf("agencies/vpcp/leader.cert.pem", this_update))
+            .c_str());
+    return Judge(doc.Serialize());
+  };
+  Report one_before = with_answer_as_of(second - absl::Seconds(1));
+  EXPECT_TRUE(one_before.Valid()) << ReportText(one_before);
+  Report two_before = with_answer_as_of(second - absl::Seconds(2));
+  EXPECT_FALSE(two_before.Valid()) << ReportText(two_before);
+  ASSERT_FALSE(two_before.signatures[0].revocation_checks.empty());
+  EXPECT_EQ(two_before.signatures[0].revocation_checks[0].status, "refused");
+}
+
 TEST_F(XadesLtTest, ExtendEmbedsOnlyACrlIssuedAfterTheTimeStamp) {
   // No OCSP responder answers (nothing listens on port 1): the CRL given is
   // the fallback. crl.pem (lastUpdate 2026-01-01) predates a time-stamp

@@ -1,0 +1,364 @@
+// outbox.cc: Relay, sender side: the dispatcher hands due outbox rows to
+// the relay workers, which deliver each envelope and payload to the
+// recipient's security server and keep its receipt, with retries and
+// back-off.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "proto/conversions.h"
+#include "proto/identifiers.h"
+#include "security-server/server_impl.h"
+#include "signer/bytes_sign.h"
+
+namespace axis::ss::internal {
+
+// ---------------------------------------------------------------------------
+// Outbox (sender side)
+
+void Server::DispatchLoop() {
+  // The store is read only when it may hold due rows that are neither queued
+  // nor in flight: at start (recovery), when Send could not queue its rows
+  // (undispatched_), when a retry falls due (next_retry_), and once a second
+  // as a safety net. Reading it whenever a delivery finished returned the
+  // rows in flight again and again (a query every few ms at moderate load).
+  absl::Time last_query = absl::InfinitePast();
+  while (true) {
+    absl::Time now = absl::Now();
+    bool query;
+    {
+      absl::MutexLock l(&mu_);
+      if (stopping_) {
+        return;
+      }
+      query = queue_.size() < 64 &&
+              (undispatched_ || now >= next_retry_ || now - last_query >= absl::Seconds(1));
+      if (query) {
+        undispatched_ = false;
+        next_retry_ = absl::InfiniteFuture();
+      }
+    }
+    if (query) {
+      last_query = now;
+      constexpr int kLimit = 128;
+      absl::StatusOr<std::vector<OutboxRow>> due = store_->DueOutbox(now, kLimit);
+      // Retries scheduled later (also those of rows read from the store
+      // after a restart).
+      absl::StatusOr<std::optional<absl::Time>> nd = store_->NextDue(now);
+      absl::MutexLock l(&mu_);
+      if (due.ok()) {
+        for (OutboxRow& row : *due) {
+          if (inflight_.insert({row.message_id, row.recipient}).second) {
+            queue_.push_back(std::move(row));
+          }
+        }
+      }
+      if (!due.ok() || due->size() >= static_cast<size_t>(kLimit)) {
+        undispatched_ = true;  // more (or unknown): read again when the queue runs low
+      }
+      if (!nd.ok()) {
+        next_retry_ = now + absl::Seconds(1);
+      } else if (nd->has_value()) {
+        next_retry_ = std::min(next_retry_, **nd);
+      }
+    }
+    absl::MutexLock l(&mu_);
+    auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return (wake_ && queue_.size() < 64) || stopping_;
+    };
+    mu_.AwaitWithDeadline(absl::Condition(&woken),
+                          std::max(now + absl::Milliseconds(5),
+                                   std::min(next_retry_, now + absl::Seconds(1))));
+    wake_ = false;
+    if (stopping_) {
+      return;
+    }
+    // Let wake-ups gather: at most a few hundred refills a second.
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::Milliseconds(2));
+    if (stopping_) {
+      return;
+    }
+  }
+}
+
+void Server::WorkerLoop() {
+  while (true) {
+    OutboxRow row;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      mu_.Await(absl::Condition(&ready));
+      if (stopping_) {
+        return;
+      }
+      row = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    std::pair<std::string, std::string> key{row.message_id, row.recipient};
+    DeliverOne(std::move(row));
+    absl::MutexLock l(&mu_);
+    inflight_.erase(key);
+    if (undispatched_) {
+      wake_ = true;  // room in the queue for rows waiting in the store
+    }
+  }
+}
+
+std::shared_ptr<grpc::Channel> Server::ChannelFor(const std::string& address) {
+  absl::MutexLock l(&channels_mu_);
+  auto it = channels_.find(address);
+  if (it != channels_.end()) {
+    return it->second;
+  }
+  grpc::SslCredentialsOptions o;
+  o.pem_root_certs = tls_ca_pem_;
+  o.pem_private_key = tls_key_pem_;
+  o.pem_cert_chain = tls_cert_pem_;
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(4 << 20);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, kWindow);
+  std::shared_ptr<grpc::Channel> ch =
+      grpc::CreateCustomChannel(address, grpc::SslCredentials(o), args);
+  channels_[address] = ch;
+  return ch;
+}
+
+absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Envelope& envelope,
+                                           const OutboxRow& row, std::string* peer_cert_hex) {
+  std::shared_ptr<const std::string> small = row.payload;
+  if (small == nullptr) {
+    AXIS_ASSIGN_OR_RETURN(std::optional<std::string> p,
+                          SmallPayload(row.payload_sha256, row.payload_size));
+    if (p.has_value()) {
+      small = std::make_shared<const std::string>(std::move(*p));
+    }
+  }
+  std::unique_ptr<Relay::Stub> stub = Relay::NewStub(ChannelFor(address));
+  grpc::ClientContext ctx;
+  // 30 s plus the time to move the payload at 10 MB/s.
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30) +
+                   std::chrono::milliseconds(row.payload_size / 10000));
+  // Headers, envelope and (small) payload leave in as few frames as they can.
+  ctx.set_initial_metadata_corked(true);
+  Receipt receipt;
+  std::unique_ptr<grpc::ClientWriter<DeliverRequest>> w = stub->Deliver(&ctx, &receipt);
+  DeliverRequest first;
+  *first.mutable_envelope() = envelope;
+  if (small != nullptr) {
+    // Envelope and payload in one write.
+    if (small->empty()) {
+      w->WriteLast(first, grpc::WriteOptions());
+    } else if (w->Write(first, grpc::WriteOptions().set_buffer_hint())) {
+      DeliverRequest chunk;
+      chunk.set_chunk(*small);
+      w->WriteLast(chunk, grpc::WriteOptions());
+    }
+    return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
+  }
+  std::string path = spool_->PathOf(row.payload_sha256);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    ctx.TryCancel();
+    (void)w->Finish();
+    return PosixError(path, "open", err);
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  bool ok = true;
+  if (row.payload_size == 0) {
+    w->WriteLast(first, grpc::WriteOptions());
+  } else {
+    ok = w->Write(first, grpc::WriteOptions().set_buffer_hint());
+    // One message, read into directly (no copy through a buffer).
+    DeliverRequest chunk;
+    std::string* buf = chunk.mutable_chunk();
+    const size_t want = std::min<uint64_t>(kChunk, row.payload_size);
+    uint64_t sent = 0;
+    while (ok && sent < row.payload_size) {
+      buf->resize(want);
+      ssize_t n = ::read(fd, buf->data(), want);
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      if (n <= 0) {
+        break;
+      }
+      buf->resize(static_cast<size_t>(n));
+      sent += static_cast<uint64_t>(n);
+      if (sent >= row.payload_size) {
+        w->WriteLast(chunk, grpc::WriteOptions());
+        ok = false;  // WritesDone is implied
+      } else {
+        ok = w->Write(chunk);
+      }
+    }
+    if (ok) {
+      w->WritesDone();
+    }
+  }
+  ::close(fd);
+  return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
+}
+
+absl::StatusOr<Receipt> Server::FinishDeliver(grpc::ClientContext* ctx,
+                                              grpc::ClientWriter<DeliverRequest>* w,
+                                              Receipt* receipt, std::string* peer_cert_hex) {
+  grpc::Status st = w->Finish();
+  if (!st.ok()) {
+    return FromGrpcStatus(st);
+  }
+  std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
+  if (auth != nullptr) {
+    std::vector<grpc::string_ref> v = auth->FindPropertyValues("x509_pem_cert");
+    if (!v.empty()) {
+      absl::StatusOr<std::pair<std::string, std::string>> id =
+          CertIdentity(std::string(v[0].data(), v[0].size()));
+      if (id.ok()) {
+        *peer_cert_hex = id->first;
+      }
+    }
+  }
+  return std::move(*receipt);
+}
+
+void Server::DeliverOne(OutboxRow row) {
+  absl::Time now = absl::Now();
+  auto retry = [&](const absl::Status& why, bool count_attempt) {
+    int attempts = row.attempts + (count_attempt ? 1 : 0);
+    int64_t initial = config_.retry_initial_ms() == 0 ? 200 : config_.retry_initial_ms();
+    int64_t maxms = config_.retry_max_ms() == 0 ? 30000 : config_.retry_max_ms();
+    int64_t delay = initial;
+    for (int i = 1; i < attempts && delay < maxms; ++i) {
+      delay *= 2;
+    }
+    delay = std::min(delay, maxms);
+    OutboxRow u = row;
+    u.attempts = attempts;
+    u.reason = std::string(why.message());
+    u.updated_at = now;
+    u.receipt.clear();
+    std::vector<LogItem> log;
+    if (config_.max_attempts() > 0 && attempts >= static_cast<int>(config_.max_attempts())) {
+      u.state = OutboxState::kFailed;
+      u.reason = absl::StrCat("gave up after ", attempts, " attempts: ", why.message());
+      log.push_back({static_cast<int>(LogEvent::kRefused), row.message_id, row.recipient, u.reason});
+    } else {
+      u.state = count_attempt ? OutboxState::kRelayed : row.state;
+      u.next_attempt = now + absl::Milliseconds(delay);
+    }
+    absl::Status s = store_->UpdateOutbox(u, log);
+    if (!s.ok()) {
+      std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
+    }
+    if (u.state != OutboxState::kFailed) {
+      absl::MutexLock l(&mu_);
+      next_retry_ = std::min(next_retry_, u.next_attempt);
+    }
+  };
+  absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);
+  if (!conf.ok()) {
+    retry(absl::Status(conf.status().code(),
+                       absl::StrCat("not relaying: ", conf.status().message())),
+          false);
+    return;
+  }
+  Envelope envelope;
+  if (!envelope.ParseFromString(row.envelope)) {
+    retry(absl::DataLossError("stored envelope does not parse"), true);
+    return;
+  }
+  if (ocsp_ != nullptr) {
+    absl::StatusOr<std::string> der = ocsp_->Get((*conf)->trust, now);
+    if (!der.ok()) {
+      retry(der.status(), false);
+      return;
+    }
+    envelope.set_ocsp_response(*der);
+  }
+  absl::StatusOr<Identifier> to = ParseSubsystemId(row.recipient);
+  const axis::SecurityServer* peer = to.ok() ? (*conf)->ServerOf(*to) : nullptr;
+  if (peer == nullptr) {
+    retry(absl::NotFoundError(absl::StrCat(row.recipient, " has no security server")), true);
+    return;
+  }
+  std::string peer_hex;
+  absl::StatusOr<Receipt> receipt = SendToPeer(peer->address(), envelope, row, &peer_hex);
+  now = absl::Now();
+  if (receipt.ok()) {
+    bool registered = false;
+    for (const std::string& h : peer->auth_cert_sha256()) {
+      registered = registered || HexOf(h) == peer_hex;
+    }
+    if (!registered) {
+      receipt = absl::UnauthenticatedError(absl::StrCat(
+          "recipient server at ", peer->address(), " presented an unregistered certificate"));
+    }
+  }
+  if (receipt.ok()) {
+    absl::StatusOr<ReceiptBody> body =
+        CheckReceipt(*receipt, **conf, row.message_id, signer::Sha256(envelope.header()),
+                     MemberOf(*to), now);
+    if (!body.ok()) {
+      receipt = body.status();
+    }
+  }
+  if (!receipt.ok()) {
+    absl::StatusCode c = receipt.status().code();
+    bool permanent = c == absl::StatusCode::kInvalidArgument ||
+                     c == absl::StatusCode::kPermissionDenied ||
+                     c == absl::StatusCode::kNotFound ||
+                     c == absl::StatusCode::kResourceExhausted ||
+                     c == absl::StatusCode::kUnauthenticated;
+    std::fprintf(stderr, "outbox: %s -> %s: %s\n", row.message_id.c_str(), row.recipient.c_str(),
+                 std::string(receipt.status().message()).c_str());
+    if (permanent) {
+      OutboxRow u = row;
+      u.state = OutboxState::kFailed;
+      u.attempts = row.attempts + 1;
+      u.reason = absl::StrCat(absl::StatusCodeToString(c), ": ", receipt.status().message());
+      u.updated_at = now;
+      u.next_attempt = now;
+      absl::Status s = store_->UpdateOutbox(
+          u, {{static_cast<int>(LogEvent::kRefused), row.message_id, row.recipient, u.reason}});
+      if (!s.ok()) {
+        std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
+      }
+    } else {
+      if (c == absl::StatusCode::kUnavailable) {
+        // Start the next attempt on a fresh channel: a channel whose peer
+        // restarted can stay in reconnect back-off far longer than ours.
+        absl::MutexLock l(&channels_mu_);
+        channels_.erase(peer->address());
+      }
+      retry(receipt.status(), true);
+    }
+    return;
+  }
+  OutboxRow u = row;
+  u.state = OutboxState::kDelivered;
+  u.attempts = row.attempts + 1;
+  u.reason.clear();
+  u.updated_at = now;
+  u.next_attempt = now;
+  u.receipt = receipt->SerializeAsString();
+  u.ocsp_response = envelope.ocsp_response();
+  absl::Status s = store_->UpdateOutbox(
+      u, {{static_cast<int>(LogEvent::kSent), row.message_id, row.recipient, envelope.header()},
+          {static_cast<int>(LogEvent::kReceipt), row.message_id, row.recipient, receipt->body()}});
+  if (!s.ok()) {
+    std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
+  }
+}
+
+
+}  // namespace axis::ss::internal

@@ -81,6 +81,43 @@ std::vector<std::string> MerklePath(const std::vector<std::string>& leaves, size
   return out;
 }
 
+std::string MerkleRootAndPaths(const std::vector<absl::string_view>& leaves,
+                               std::vector<std::vector<std::string>>* paths) {
+  paths->assign(leaves.size(), {});
+  if (leaves.empty()) {
+    return Sha256("");
+  }
+  std::vector<std::string> level;
+  level.reserve(leaves.size());
+  for (absl::string_view leaf : leaves) {
+    level.push_back(MerkleLeafHash(leaf));
+  }
+  // position[i]: leaf i's node on the current level.
+  std::vector<size_t> position(leaves.size());
+  for (size_t i = 0; i < position.size(); ++i) {
+    position[i] = i;
+  }
+  while (level.size() > 1) {
+    for (size_t i = 0; i < position.size(); ++i) {
+      size_t sibling = position[i] ^ 1;
+      if (sibling < level.size()) {
+        (*paths)[i].push_back(level[sibling]);
+      }
+      position[i] /= 2;
+    }
+    std::vector<std::string> up;
+    up.reserve((level.size() + 1) / 2);
+    for (size_t j = 0; j + 1 < level.size(); j += 2) {
+      up.push_back(MerkleNodeHash(level[j], level[j + 1]));
+    }
+    if (level.size() % 2 == 1) {
+      up.push_back(std::move(level.back()));
+    }
+    level = std::move(up);
+  }
+  return level[0];
+}
+
 absl::Status VerifyMerklePath(absl::string_view leaf, uint64_t index, uint64_t size,
                               const std::vector<std::string>& path, absl::string_view root) {
   if (index >= size) {

@@ -35,6 +35,14 @@ std::string MerkleRoot(const std::vector<std::string>& leaves);
 // Requires index < leaves.size().
 std::vector<std::string> MerklePath(const std::vector<std::string>& leaves, size_t index);
 
+// MerkleRootAndPaths returns MerkleRoot(leaves) and sets (*paths)[i] to
+// MerklePath(leaves, i) for every leaf, hashing each node of the tree once
+// (n log n hashes where n calls of MerklePath take n^2). The tree is built
+// bottom-up, pairing neighbours and lifting a level's odd last node
+// unchanged, which is the same tree as RFC 6962's.
+std::string MerkleRootAndPaths(const std::vector<absl::string_view>& leaves,
+                               std::vector<std::vector<std::string>>* paths);
+
 // VerifyMerklePath checks that `leaf` (leaf data, as given to MerkleRoot) is
 // leaf `index` of a tree of `size` leaves whose root is `root`, by `path`.
 // OK when it is; DATA_LOSS naming the reason otherwise (index out of range,

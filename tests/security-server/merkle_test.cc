@@ -107,5 +107,21 @@ TEST(MerkleTest, RefusesAnIndexOutsideTheTree) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("outside a tree of 4"));
 }
 
+TEST(MerkleTest, AllPathsAtOnceAreTheRootAndPathsOfEachLeafAlone) {
+  std::vector<std::vector<std::string>> paths;
+  EXPECT_EQ(MerkleRootAndPaths({}, &paths), MerkleRoot({}));
+  EXPECT_TRUE(paths.empty());
+  for (int n = 1; n <= 70; ++n) {
+    std::vector<std::string> d = Leaves(n);
+    std::vector<absl::string_view> views(d.begin(), d.end());
+    std::string root = MerkleRootAndPaths(views, &paths);
+    ASSERT_EQ(root, MerkleRoot(d)) << "n=" << n;
+    ASSERT_EQ(paths.size(), d.size());
+    for (int i = 0; i < n; ++i) {
+      EXPECT_EQ(paths[i], MerklePath(d, static_cast<size_t>(i))) << "n=" << n << " i=" << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace axis::ss

@@ -1,0 +1,222 @@
+#include "security-server/batch_signer.h"
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "security-server/merkle.h"
+#include "signer/bytes_sign.h"
+
+namespace axis::ss {
+namespace {
+
+absl::string_view KindName(BatchKind kind) {
+  return kind == BatchKind::kEnvelope ? "axis envelope batch v1" : "axis receipt batch v1";
+}
+
+absl::string_view LeafName(BatchKind kind) {
+  return kind == BatchKind::kEnvelope ? "header" : "receipt body";
+}
+
+// CertSha256 is the SHA-256 of the certificate's DER ("" if it has none).
+std::string CertSha256(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (X509_digest(cert, EVP_sha256(), md, &n) != 1) {
+    return "";
+  }
+  return std::string(reinterpret_cast<char*>(md), n);
+}
+
+}  // namespace
+
+std::string BatchStatement(BatchKind kind, absl::string_view root, uint64_t count) {
+  std::string out(1, '\0');
+  absl::StrAppend(&out, KindName(kind));
+  out.push_back('\0');
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    out.push_back(static_cast<char>((count >> shift) & 0xff));
+  }
+  absl::StrAppend(&out, root);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// BatchSigner
+
+// Waiter is one caller of SignGroup: its leaves, and what it gets back.
+struct BatchSigner::Waiter {
+  const std::string* leaves = nullptr;
+  size_t n = 0;
+  BatchSigner* signer = nullptr;
+  absl::StatusOr<std::vector<BatchProof>> result;
+  bool done = false;
+};
+
+BatchSigner::BatchSigner(const signer::SigningKey* key, BatchKind kind, size_t max_batch)
+    : key_(key), kind_(kind), max_batch_(std::max<size_t>(1, max_batch)) {}
+
+absl::StatusOr<BatchProof> BatchSigner::Sign(absl::string_view leaf) {
+  std::string one(leaf);
+  absl::StatusOr<std::vector<BatchProof>> proofs = SignGroup(&one, 1);
+  if (!proofs.ok()) {
+    return proofs.status();
+  }
+  return std::move((*proofs)[0]);
+}
+
+absl::StatusOr<std::vector<BatchProof>> BatchSigner::SignAll(const std::vector<std::string>& leaves) {
+  std::vector<BatchProof> out;
+  out.reserve(leaves.size());
+  for (size_t at = 0; at < leaves.size(); at += max_batch_) {
+    size_t n = std::min(max_batch_, leaves.size() - at);
+    absl::StatusOr<std::vector<BatchProof>> part = SignGroup(&leaves[at], n);
+    if (!part.ok()) {
+      return part.status();
+    }
+    for (BatchProof& p : *part) {
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<BatchProof>> BatchSigner::SignGroup(const std::string* leaves,
+                                                              size_t n) {
+  Waiter me;
+  me.leaves = leaves;
+  me.n = n;
+  me.signer = this;
+  mu_.Lock();
+  waiting_.push_back(&me);
+  while (true) {
+    // Wait until our leaves are signed, or until nobody is signing: then we
+    // lead, signing for everyone waiting (ourselves among them, unless more
+    // than a batch's worth came first).
+    mu_.Await(absl::Condition(
+        +[](Waiter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS { return w->done || !w->signer->signing_; },
+        &me));
+    if (me.done) {
+      break;
+    }
+    signing_ = true;
+    std::vector<Waiter*> group;
+    size_t total = 0;
+    while (!waiting_.empty() && (group.empty() || total + waiting_.front()->n <= max_batch_)) {
+      total += waiting_.front()->n;
+      group.push_back(waiting_.front());
+      waiting_.pop_front();
+    }
+    mu_.Unlock();
+    Run(group, total);
+    mu_.Lock();
+    for (Waiter* w : group) {
+      w->done = true;
+    }
+    signing_ = false;
+    ++stats_.signatures;
+    stats_.leaves += total;
+    stats_.largest = std::max<uint64_t>(stats_.largest, total);
+  }
+  mu_.Unlock();
+  return std::move(me.result);
+}
+
+void BatchSigner::Run(const std::vector<Waiter*>& group, size_t leaves) {
+  std::vector<absl::string_view> all;
+  all.reserve(leaves);
+  for (const Waiter* w : group) {
+    for (size_t i = 0; i < w->n; ++i) {
+      all.emplace_back(w->leaves[i]);
+    }
+  }
+  std::vector<std::vector<std::string>> paths;
+  std::string root = MerkleRootAndPaths(all, &paths);
+  absl::StatusOr<signer::BytesSignature> sig =
+      signer::SignBytes(*key_, BatchStatement(kind_, root, all.size()));
+  size_t index = 0;
+  for (Waiter* w : group) {
+    if (!sig.ok()) {
+      w->result = absl::InternalError(absl::StrCat("batch signature: ", sig.status().message()));
+      index += w->n;
+      continue;
+    }
+    std::vector<BatchProof> proofs(w->n);
+    for (BatchProof& p : proofs) {
+      p.algorithm = sig->algorithm;
+      p.signature = sig->value;
+      p.root = root;
+      p.index = index;
+      p.count = all.size();
+      p.path = std::move(paths[index]);
+      ++index;
+    }
+    w->result = std::move(proofs);
+  }
+}
+
+BatchSigner::Stats BatchSigner::stats() const {
+  absl::MutexLock l(&mu_);
+  return stats_;
+}
+
+// ---------------------------------------------------------------------------
+// BatchMemo
+
+bool BatchMemo::Seen(const std::string& key, absl::Time now) const {
+  absl::MutexLock l(&mu_);
+  auto it = until_.find(key);
+  return it != until_.end() && now < it->second;
+}
+
+void BatchMemo::Remember(const std::string& key, absl::Time now) {
+  absl::MutexLock l(&mu_);
+  if (until_.size() >= kMaxEntries) {
+    until_.clear();
+  }
+  until_[key] = now + kTtl;
+}
+
+// ---------------------------------------------------------------------------
+// Verification
+
+absl::Status VerifyBatchProof(X509* cert, BatchKind kind, absl::string_view leaf,
+                              const BatchProof& proof, BatchMemo* memo, absl::Time now) {
+  if (proof.count == 0) {
+    return absl::InvalidArgumentError("not batch-signed (leaf count 0)");
+  }
+  if (proof.root.size() != kMerkleHashSize) {
+    return absl::InvalidArgumentError("the batch root is not a SHA-256 hash");
+  }
+  absl::Status in = VerifyMerklePath(leaf, proof.index, proof.count, proof.path, proof.root);
+  if (!in.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the ", LeafName(kind), " is not leaf ",
+                                                   proof.index, " of the signed batch of ",
+                                                   proof.count, ": ", in.message()));
+  }
+  std::string statement = BatchStatement(kind, proof.root, proof.count);
+  std::string key;
+  std::string cert_sha = memo != nullptr ? CertSha256(cert) : "";
+  if (!cert_sha.empty()) {
+    // Length-prefixed, so no two different tuples make the same key.
+    key = signer::Sha256(absl::StrCat(statement.size(), ":", statement, proof.signature.size(),
+                                      ":", proof.signature, proof.algorithm.size(), ":",
+                                      proof.algorithm, cert_sha));
+    if (memo->Seen(key, now)) {
+      return absl::OkStatus();
+    }
+  }
+  absl::Status sig = signer::VerifyBytes(cert, proof.algorithm, statement, proof.signature);
+  if (!sig.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("batch ", sig.message()));
+  }
+  if (!key.empty()) {
+    memo->Remember(key, now);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace axis::ss

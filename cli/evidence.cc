@@ -15,8 +15,10 @@
 #include "edxml/message.h"
 #include "proto/conversions.h"
 #include "proto/identifiers.h"
+#include "security-server/batch_signer.h"
 #include "security-server/log_audit.h"
 #include "security-server/message_log.h"
+#include "security-server/trust.h"
 #include "signer/bytes_sign.h"
 #include "signer/ocsp.h"
 #include "signer/verify.h"
@@ -57,13 +59,12 @@ std::string OrganizationalUnit(X509* cert) {
   return out;
 }
 
-// SignedBy checks `signature` over `data` by chain[0] of a member's seal
-// whose OU is `member_code`, chaining to `trust` at `at`. Returns the
-// signer's subject.
+// SignedBy checks that `data` is in a batch of `kind` (by `proof`) whose
+// signature was made by chain[0], a member's seal whose OU is `member_code`,
+// chaining to `trust` at `at`. Returns the signer's subject.
 absl::StatusOr<std::string> SignedBy(const google::protobuf::RepeatedPtrField<std::string>& chain,
-                                     const std::string& algorithm, const std::string& data,
-                                     const std::string& signature,
-                                     const std::string& member_code,
+                                     ss::BatchKind kind, const std::string& data,
+                                     const ss::BatchProof& proof, const std::string& member_code,
                                      const signer::TrustStore& trust, absl::Time at) {
   if (chain.empty()) {
     return absl::InvalidArgumentError("no signing certificate");
@@ -91,7 +92,7 @@ absl::StatusOr<std::string> SignedBy(const google::protobuf::RepeatedPtrField<st
     return absl::InvalidArgumentError(absl::StrCat("signed by a seal of \"", ou,
                                                    "\", not of member ", member_code));
   }
-  absl::Status sig = signer::VerifyBytes(certs[0].get(), algorithm, data, signature);
+  absl::Status sig = ss::VerifyBatchProof(certs[0].get(), kind, data, proof);
   if (!sig.ok()) {
     return sig;
   }
@@ -195,7 +196,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
     }
     c.what = absl::StrCat("envelope to ", FormatIdentifier(h.recipient()));
     absl::StatusOr<std::string> who =
-        SignedBy(e.cert_chain_der(), e.signature_algorithm(), e.header(), e.signature(),
+        SignedBy(e.cert_chain_der(), ss::BatchKind::kEnvelope, e.header(), ss::ProofOf(e),
                  h.sender().member_code(), trust, FromProtoTime(h.created_at()));
     if (!who.ok()) {
       c.detail = absl::StrCat("envelope signature: ", who.status().message());
@@ -227,7 +228,7 @@ absl::StatusOr<EvidenceReport> CheckEvidence(const Evidence& evidence, absl::str
     }
     c.what = absl::StrCat("receipt from ", FormatIdentifier(b.recipient()));
     absl::StatusOr<std::string> who =
-        SignedBy(r.cert_chain_der(), r.signature_algorithm(), r.body(), r.signature(),
+        SignedBy(r.cert_chain_der(), ss::BatchKind::kReceipt, r.body(), ss::ProofOf(r),
                  b.recipient().member_code(), trust, FromProtoTime(b.received_at()));
     bool known_envelope = std::find(envelope_hashes.begin(), envelope_hashes.end(),
                                     b.envelope_sha256()) != envelope_hashes.end();

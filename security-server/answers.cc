@@ -32,8 +32,9 @@ std::string CutUtf8(std::string s, size_t max) {
 absl::StatusOr<Answer> MakeStatusAnswer(const std::string& id, const EnvelopeHeader& document,
                                         const edxml::MessageHeader& edxml_header,
                                         const std::string& code, const std::string& description,
-                                        const signer::SigningKey& seal, Spool& spool,
-                                        absl::Time now, std::vector<LogItem>* log) {
+                                        const signer::SigningKey& seal,
+                                        BatchSigner& envelopes, Spool& spool, absl::Time now,
+                                        std::vector<LogItem>* log) {
   edxml::StatusAnswer a;
   a.code = code;
   a.from = document.recipient().member_code();
@@ -78,10 +79,9 @@ absl::StatusOr<Answer> MakeStatusAnswer(const std::string& id, const EnvelopeHea
     m.inline_payload = *small;
   }
 
-  AXIS_ASSIGN_OR_RETURN(OutboxRow o, SealOutgoing(m, document.recipient(), document.sender(),
-                                                  seal, log));
-  o.payload = small;
-  out.rows.push_back(std::move(o));
+  AXIS_ASSIGN_OR_RETURN(out.rows, SealOutgoing(m, document.recipient(), {document.sender()},
+                                                envelopes, log));
+  out.rows[0].payload = small;
   return out;
 }
 

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "edxml/message.h"
+#include "security-server/batch_signer.h"
 #include "security-server/store.h"
 #include "security_server.pb.h"
 #include "signer/keys.h"
@@ -37,14 +38,17 @@ namespace axis::ss {
 // it), from the document's recipient to its sender, with `description`
 // (empty: the code's meaning; cut to 2,000 bytes at a UTF-8 boundary),
 // signs it with `seal`, writes it through `spool` (a status is small enough to
-// travel in the message row: MessageRow::inline_payload) and returns the message, its
-// outbox row and (appended to `log`) its "accepted" log record.
+// travel in the message row: MessageRow::inline_payload), seals its envelope
+// in a batch of `envelopes` (an envelope batch signer of the same seal) and
+// returns the message, its outbox row and (appended to `log`) its "accepted"
+// log record.
 // INVALID_ARGUMENT when the status would not be valid edXML.
 absl::StatusOr<Answer> MakeStatusAnswer(const std::string& id, const EnvelopeHeader& document,
                                         const edxml::MessageHeader& edxml_header,
                                         const std::string& code, const std::string& description,
-                                        const signer::SigningKey& seal, Spool& spool,
-                                        absl::Time now, std::vector<LogItem>* log);
+                                        const signer::SigningKey& seal,
+                                        BatchSigner& envelopes, Spool& spool, absl::Time now,
+                                        std::vector<LogItem>* log);
 
 }  // namespace axis::ss
 

@@ -107,7 +107,8 @@ void Server::AnswerRefusal(const EnvelopeHeader& h, const edxml::Message& docume
   }
   std::vector<LogItem> log;
   absl::StatusOr<Answer> a = MakeStatusAnswer(NewMessageId(), h, document.header, "02",
-                                              std::string(why.message()), seal_, *spool_, now, &log);
+                                              std::string(why.message()), seal_, *envelope_signer_,
+                                              *spool_, now, &log);
   absl::Status s = answered.ok() ? a.status() : answered.status();
   if (s.ok()) {
     s = store_->AcceptMessage(a->message, a->rows, log);
@@ -289,7 +290,7 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   *body.mutable_received_at() = ToProtoTime(now);
   *body.mutable_sender() = h.sender();
   *body.mutable_recipient() = h.recipient();
-  AXIS_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(body, seal_));
+  AXIS_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(body, *receipt_signer_));
   InboxRow row;
   row.message_id = h.message_id();
   row.recipient = recipient;
@@ -330,7 +331,8 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   std::optional<Answer> answer;
   if (answers) {
     absl::StatusOr<Answer> a =
-        MakeStatusAnswer(NewMessageId(), h, edxml_message->header, "01", "", seal_, *spool_, now, &log);
+        MakeStatusAnswer(NewMessageId(), h, edxml_message->header, "01", "", seal_,
+                         *envelope_signer_, *spool_, now, &log);
     if (a.ok()) {
       answer = std::move(*a);
     } else {

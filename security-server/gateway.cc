@@ -173,12 +173,12 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
     small = std::make_shared<const std::string>(w->data());
     m.inline_payload = *small;
   }
-  std::vector<OutboxRow> rows;
   std::vector<LogItem> log;
-  for (const Identifier& to : h.recipients()) {
-    AXIS_ASSIGN_OR_RETURN(OutboxRow o, SealOutgoing(m, h.sender(), to, seal_, &log));
-    rows.push_back(std::move(o));
-  }
+  // One batch for all recipients: one signature, however many there are.
+  AXIS_ASSIGN_OR_RETURN(
+      std::vector<OutboxRow> rows,
+      SealOutgoing(m, h.sender(), {h.recipients().begin(), h.recipients().end()},
+                   *envelope_signer_, &log));
   AXIS_RETURN_IF_ERROR(store_->AcceptMessage(m, rows, log));
   for (OutboxRow& o : rows) {
     o.payload = small;
@@ -504,6 +504,16 @@ absl::StatusOr<ServerStatusResponse> Server::DoServerStatus() {
   q->set_outbox_failed(static_cast<uint64_t>(counts.outbox_failed));
   q->set_inbox_pending(static_cast<uint64_t>(counts.inbox_pending));
   q->set_inbox_acknowledged(static_cast<uint64_t>(counts.inbox_acknowledged));
+
+  ServerStatusResponse::Signing* sg = out.mutable_signing();
+  BatchSigner::Stats es = envelope_signer_->stats();
+  sg->set_envelope_signatures(es.signatures);
+  sg->set_envelope_leaves(es.leaves);
+  sg->set_envelope_largest_batch(es.largest);
+  BatchSigner::Stats rs = receipt_signer_->stats();
+  sg->set_receipt_signatures(rs.signatures);
+  sg->set_receipt_leaves(rs.leaves);
+  sg->set_receipt_largest_batch(rs.largest);
 
   absl::Status admit = AdmitNewDocuments(now);
   out.set_accepting_documents(admit.ok());

@@ -91,6 +91,8 @@ absl::Status Server::Init() {
                                                                ? signer::NoSecret()
                                                                : signer::SecretFromFile(
                                                                      config_.seal_pass_file())));
+  envelope_signer_ = std::make_unique<BatchSigner>(&seal_, BatchKind::kEnvelope);
+  receipt_signer_ = std::make_unique<BatchSigner>(&seal_, BatchKind::kReceipt);
 
   AXIS_ASSIGN_OR_RETURN(ConfAnchor anchor, central::ReadAnchor(config_.anchor_path()));
   ConfHolder::Options co;

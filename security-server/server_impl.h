@@ -27,6 +27,7 @@
 #include "edxml/message.h"
 #include "security_server.grpc.pb.h"
 #include "security-server/audit_service.h"
+#include "security-server/batch_signer.h"
 #include "security-server/server.h"
 #include "security-server/store.h"
 #include "security-server/timestamper.h"
@@ -177,6 +178,9 @@ class Server : public SecurityServer {
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<ConfHolder> conf_;
   signer::SigningKey seal_;
+  // Envelopes and receipts are signed in batches (batch_signer.h) with seal_.
+  std::unique_ptr<BatchSigner> envelope_signer_;
+  std::unique_ptr<BatchSigner> receipt_signer_;
   std::unique_ptr<OcspCache> ocsp_;
   std::unique_ptr<Timestamper> timestamper_;
   std::string tls_cert_pem_, tls_key_pem_, tls_ca_pem_;

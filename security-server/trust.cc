@@ -463,47 +463,79 @@ OcspCache::Held OcspCache::State() const {
 // ---------------------------------------------------------------------------
 // Envelopes and receipts
 
-absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, const signer::SigningKey& seal) {
-  Envelope e;
-  e.set_header(header.SerializeAsString());
-  AXIS_ASSIGN_OR_RETURN(signer::BytesSignature sig, signer::SignBytes(seal, e.header()));
-  e.set_signature(sig.value);
-  e.set_signature_algorithm(sig.algorithm);
-  e.add_cert_chain_der(signer::CertificateDer(seal.cert.get()));
-  for (const UniquePtr<X509>& c : seal.chain) {
-    e.add_cert_chain_der(signer::CertificateDer(c.get()));
+namespace {
+
+// AddChain puts the signer's certificate and its chain into `m`.
+template <typename SignedMessage>
+void AddChain(const signer::SigningKey& key, SignedMessage* m) {
+  m->add_cert_chain_der(signer::CertificateDer(key.cert.get()));
+  for (const UniquePtr<X509>& c : key.chain) {
+    m->add_cert_chain_der(signer::CertificateDer(c.get()));
   }
-  return e;
 }
 
-absl::StatusOr<OutboxRow> SealOutgoing(const MessageRow& m, const Identifier& sender,
-                                       const Identifier& recipient,
-                                       const signer::SigningKey& seal, std::vector<LogItem>* log) {
-  EnvelopeHeader eh;
-  eh.set_message_id(m.id);
-  *eh.mutable_sender() = sender;
-  *eh.mutable_recipient() = recipient;
-  *eh.mutable_created_at() = ToProtoTime(m.created_at);
-  eh.set_payload_sha256(m.payload_sha256);
-  eh.set_payload_size(m.payload_size);
-  eh.set_content_type(m.content_type);
-  eh.set_document_type(m.document_type);
-  eh.set_dms_reference(m.dms_reference);
-  eh.set_in_reply_to(m.in_reply_to);
-  eh.set_status_code(m.status_code);
-  eh.set_status_text(m.status_text);
-  AXIS_ASSIGN_OR_RETURN(Envelope env, SealEnvelope(eh, seal));
-  OutboxRow o;
-  o.message_id = m.id;
-  o.recipient = FormatIdentifier(recipient);
-  o.envelope = env.SerializeAsString();
-  o.state = OutboxState::kAccepted;
-  o.next_attempt = m.created_at;
-  o.updated_at = m.created_at;
-  o.payload_sha256 = m.payload_sha256;
-  o.payload_size = m.payload_size;
-  log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, env.header()});
-  return o;
+}  // namespace
+
+absl::StatusOr<std::vector<Envelope>> SealEnvelopes(const std::vector<EnvelopeHeader>& headers,
+                                                    BatchSigner& signer) {
+  if (signer.kind() != BatchKind::kEnvelope) {
+    return absl::InternalError("envelopes need an envelope batch signer");
+  }
+  std::vector<std::string> leaves;
+  leaves.reserve(headers.size());
+  for (const EnvelopeHeader& h : headers) {
+    leaves.push_back(h.SerializeAsString());
+  }
+  AXIS_ASSIGN_OR_RETURN(std::vector<BatchProof> proofs, signer.SignAll(leaves));
+  std::vector<Envelope> out(headers.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].set_header(std::move(leaves[i]));
+    SetProof(proofs[i], &out[i]);
+    AddChain(signer.key(), &out[i]);
+  }
+  return out;
+}
+
+absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, BatchSigner& signer) {
+  AXIS_ASSIGN_OR_RETURN(std::vector<Envelope> one, SealEnvelopes({header}, signer));
+  return std::move(one[0]);
+}
+
+absl::StatusOr<std::vector<OutboxRow>> SealOutgoing(const MessageRow& m, const Identifier& sender,
+                                                    const std::vector<Identifier>& recipients,
+                                                    BatchSigner& signer,
+                                                    std::vector<LogItem>* log) {
+  std::vector<EnvelopeHeader> headers;
+  for (const Identifier& recipient : recipients) {
+    EnvelopeHeader& eh = headers.emplace_back();
+    eh.set_message_id(m.id);
+    *eh.mutable_sender() = sender;
+    *eh.mutable_recipient() = recipient;
+    *eh.mutable_created_at() = ToProtoTime(m.created_at);
+    eh.set_payload_sha256(m.payload_sha256);
+    eh.set_payload_size(m.payload_size);
+    eh.set_content_type(m.content_type);
+    eh.set_document_type(m.document_type);
+    eh.set_dms_reference(m.dms_reference);
+    eh.set_in_reply_to(m.in_reply_to);
+    eh.set_status_code(m.status_code);
+    eh.set_status_text(m.status_text);
+  }
+  AXIS_ASSIGN_OR_RETURN(std::vector<Envelope> envelopes, SealEnvelopes(headers, signer));
+  std::vector<OutboxRow> out;
+  for (size_t i = 0; i < envelopes.size(); ++i) {
+    OutboxRow& o = out.emplace_back();
+    o.message_id = m.id;
+    o.recipient = FormatIdentifier(recipients[i]);
+    o.envelope = envelopes[i].SerializeAsString();
+    o.state = OutboxState::kAccepted;
+    o.next_attempt = m.created_at;
+    o.updated_at = m.created_at;
+    o.payload_sha256 = m.payload_sha256;
+    o.payload_size = m.payload_size;
+    log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, envelopes[i].header()});
+  }
+  return out;
 }
 
 absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const ConfView& conf,
@@ -531,8 +563,8 @@ absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const Co
     AXIS_RETURN_IF_ERROR(
         CheckSigner(leaf, chain.untrusted, conf, out.header.sender(), now, "envelope", &cr));
   }
-  absl::Status sig =
-      signer::VerifyBytes(leaf, envelope.signature_algorithm(), envelope.header(), envelope.signature());
+  absl::Status sig = VerifyBatchProof(leaf, BatchKind::kEnvelope, envelope.header(),
+                                      ProofOf(envelope), &conf.signatures, now);
   if (!sig.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("envelope signature does not verify: ", sig.message()));
@@ -571,16 +603,15 @@ absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const Co
   return out;
 }
 
-absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, const signer::SigningKey& seal) {
+absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, BatchSigner& signer) {
+  if (signer.kind() != BatchKind::kReceipt) {
+    return absl::InternalError("receipts need a receipt batch signer");
+  }
   Receipt r;
   r.set_body(body.SerializeAsString());
-  AXIS_ASSIGN_OR_RETURN(signer::BytesSignature sig, signer::SignBytes(seal, r.body()));
-  r.set_signature(sig.value);
-  r.set_signature_algorithm(sig.algorithm);
-  r.add_cert_chain_der(signer::CertificateDer(seal.cert.get()));
-  for (const UniquePtr<X509>& c : seal.chain) {
-    r.add_cert_chain_der(signer::CertificateDer(c.get()));
-  }
+  AXIS_ASSIGN_OR_RETURN(BatchProof proof, signer.Sign(r.body()));
+  SetProof(proof, &r);
+  AddChain(signer.key(), &r);
   return r;
 }
 
@@ -602,8 +633,8 @@ absl::StatusOr<ReceiptBody> CheckReceipt(const Receipt& receipt, const ConfView&
                                      recipient_member, now, "receipt", &cr));
     conf.RememberValid(memo_key, now + kMemoTtl);
   }
-  absl::Status sig = signer::VerifyBytes(chain.certs[0].get(), receipt.signature_algorithm(),
-                                         receipt.body(), receipt.signature());
+  absl::Status sig = VerifyBatchProof(chain.certs[0].get(), BatchKind::kReceipt, receipt.body(),
+                                      ProofOf(receipt), &conf.signatures, now);
   if (!sig.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("receipt signature does not verify: ", sig.message()));
   }

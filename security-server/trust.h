@@ -21,6 +21,7 @@
 #include "central-server/globalconf.h"
 #include "common/c_ptr.h"
 #include "globalconf.pb.h"
+#include "security-server/batch_signer.h"
 #include "security-server/store.h"
 #include "security_server.pb.h"
 #include "signer/certs.h"
@@ -57,6 +58,9 @@ struct ConfView {
   void RememberValid(const std::string& key, absl::Time until) const;
   mutable absl::Mutex memo_mu;
   mutable std::map<std::string, absl::Time> memo ABSL_GUARDED_BY(memo_mu);
+  // Batch signatures that verified: the other envelopes (receipts) of a
+  // batch skip the public-key operation.
+  mutable BatchMemo signatures;
 };
 
 // BuildConfView derives a ConfView from a verified configuration.
@@ -161,17 +165,50 @@ class OcspCache {
   absl::Time next_update_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
 };
 
-// SealEnvelope signs the header bytes with `seal` and returns the envelope
-// (without OCSP response).
-absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, const signer::SigningKey& seal);
+// SealEnvelopes makes one envelope per header (without OCSP response), the
+// serialized headers signed in one batch by `signer` (an envelope batch
+// signer; its key's certificate and chain go into each envelope). Blocks
+// while an earlier batch is being signed.
+absl::StatusOr<std::vector<Envelope>> SealEnvelopes(const std::vector<EnvelopeHeader>& headers,
+                                                    BatchSigner& signer);
+// SealEnvelope is SealEnvelopes of one header.
+absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, BatchSigner& signer);
 
-// SealOutgoing seals the envelope of message `m` (its fields make the
-// EnvelopeHeader) from `sender` to `recipient` and returns its outbox row,
-// accepted and due at m.created_at, carrying the payload's digest and size;
-// appends the "accepted" log record to `log`.
-absl::StatusOr<OutboxRow> SealOutgoing(const MessageRow& m, const Identifier& sender,
-                                       const Identifier& recipient,
-                                       const signer::SigningKey& seal, std::vector<LogItem>* log);
+// SealOutgoing seals the envelopes of message `m` (its fields make the
+// EnvelopeHeaders) from `sender` to each of `recipients`, in one batch, and
+// returns their outbox rows, accepted and due at m.created_at, carrying the
+// payload's digest and size; appends an "accepted" log record per
+// recipient to `log`.
+absl::StatusOr<std::vector<OutboxRow>> SealOutgoing(const MessageRow& m, const Identifier& sender,
+                                                    const std::vector<Identifier>& recipients,
+                                                    BatchSigner& signer,
+                                                    std::vector<LogItem>* log);
+
+// ProofOf is the batch proof an Envelope or a Receipt carries; SetProof
+// stores one in it.
+template <typename SignedMessage>
+BatchProof ProofOf(const SignedMessage& m) {
+  BatchProof p;
+  p.algorithm = m.signature_algorithm();
+  p.signature = m.signature();
+  p.root = m.batch_root();
+  p.index = m.batch_index();
+  p.count = m.batch_count();
+  p.path.assign(m.batch_path().begin(), m.batch_path().end());
+  return p;
+}
+template <typename SignedMessage>
+void SetProof(const BatchProof& p, SignedMessage* m) {
+  m->set_signature_algorithm(p.algorithm);
+  m->set_signature(p.signature);
+  m->set_batch_root(p.root);
+  m->set_batch_index(p.index);
+  m->set_batch_count(p.count);
+  m->clear_batch_path();
+  for (const std::string& h : p.path) {
+    m->add_batch_path(h);
+  }
+}
 
 // SignedEnvelope is what CheckEnvelope established.
 struct CheckedEnvelope {
@@ -182,19 +219,24 @@ struct CheckedEnvelope {
 
 // CheckEnvelope verifies, in order: the header parses; the signing
 // certificate chains to the conf's trust store now; it is the sending
-// member's seal (subject OU = the member code); the signature over the header
-// bytes; and (unless `require_ocsp` is false) the stapled OCSP response says
-// good, is fresh within `ocsp_max_age`. INVALID_ARGUMENT naming the reason.
+// member's seal (subject OU = the member code); the header is in the signed
+// envelope batch and the batch signature verifies (VerifyBatchProof; a
+// signature the conf's memo holds is not verified again); and (unless
+// `require_ocsp` is false) the stapled OCSP response says good, is fresh
+// within `ocsp_max_age`. INVALID_ARGUMENT naming the reason.
 absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const ConfView& conf,
                                               absl::Time now, bool require_ocsp,
                                               absl::Duration ocsp_max_age);
 
-// MakeReceipt signs a ReceiptBody with the recipient's seal.
-absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, const signer::SigningKey& seal);
+// MakeReceipt signs a ReceiptBody with the recipient's seal, in a batch of
+// `signer` (a receipt batch signer). Blocks while an earlier batch is being
+// signed.
+absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, BatchSigner& signer);
 
 // CheckReceipt verifies a receipt for (message id, envelope hash) from the
-// member `recipient_member`: chain to the conf's trust store, OU, signature
-// and contents. INVALID_ARGUMENT naming the reason.
+// member `recipient_member`: chain to the conf's trust store, OU, the body
+// in the signed receipt batch and the batch signature, and contents.
+// INVALID_ARGUMENT naming the reason.
 absl::StatusOr<ReceiptBody> CheckReceipt(const Receipt& receipt, const ConfView& conf,
                                          const std::string& message_id,
                                          const std::string& envelope_sha256,

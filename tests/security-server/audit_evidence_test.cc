@@ -123,6 +123,13 @@ TEST_F(AuditEvidenceTest, FindsEveryKindOfTamperingWithThePackage) {
          (*h)[h->size() - 1] ^= 1;
        },
        "envelope signature"},
+      {"envelope's batch path altered",
+       [](Evidence* e, std::string*) {
+         // Both envelopes were sealed in one batch: each carries a path.
+         ASSERT_GT(e->envelopes(0).batch_path_size(), 0);
+         (*e->mutable_envelopes(0)->mutable_batch_path(0))[7] ^= 1;
+       },
+       "envelope signature: the header is not leaf"},
       {"receipt body altered",
        [](Evidence* e, std::string*) {
          std::string* b = e->mutable_receipts(1)->mutable_body();

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "security-server/trust.h"
 #include "tests/security-server/ss_fixture.h"
 
 namespace axis::ss::testing_util {
@@ -45,12 +46,12 @@ TEST_F(ExchangeTest, SignedDecreeReachesBothAgenciesWithReceiptsAndAStatusComesB
     ASSERT_TRUE(body.ParseFromString(r->receipt().body()));
     EXPECT_EQ(body.message_id(), id);
     EXPECT_EQ(FormatIdentifier(body.recipient()), a->subsystem);
-    // The receipt is signed by the recipient's seal.
+    // The receipt is signed by the recipient's seal (in a receipt batch).
     absl::StatusOr<UniquePtr<X509>> signer = signer::CertFromDer(r->receipt().cert_chain_der(0));
     ASSERT_TRUE(signer.ok());
     EXPECT_THAT(signer::DescribeCertificate(signer->get()).subject, HasSubstr(a->code));
-    EXPECT_TRUE(signer::VerifyBytes(signer->get(), r->receipt().signature_algorithm(),
-                                    r->receipt().body(), r->receipt().signature())
+    EXPECT_TRUE(VerifyBatchProof(signer->get(), BatchKind::kReceipt, r->receipt().body(),
+                                 ProofOf(r->receipt()))
                     .ok());
   }
 

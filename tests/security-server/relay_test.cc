@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "security-server/trust.h"
 #include "signer/ocsp.h"
 #include "tests/security-server/ss_fixture.h"
 
@@ -38,20 +39,16 @@ class RelayTest : public SecurityServerFixture {
     h.set_payload_size(payload.size());
     h.set_content_type(content_type);
     h.set_document_type("edxml");
-    Envelope e;
-    e.set_header(h.SerializeAsString());
     signer::KeySpec spec;
     spec.key = s.key;
     spec.cert_path = s.cert;
     spec.chain_path = PkiPath("chain.pem");
     absl::StatusOr<signer::SigningKey> key = signer::LoadSigningKey(spec, signer::NoSecret());
     EXPECT_TRUE(key.ok()) << key.status();
-    absl::StatusOr<signer::BytesSignature> sig = signer::SignBytes(*key, e.header());
-    EXPECT_TRUE(sig.ok()) << sig.status();
-    e.set_signature(sig->value);
-    e.set_signature_algorithm(sig->algorithm);
-    e.add_cert_chain_der(signer::CertificateDer(key->cert.get()));
-    e.add_cert_chain_der(CertDerOf(PkiPath("chain.pem")));
+    BatchSigner batch(&*key, BatchKind::kEnvelope);
+    absl::StatusOr<Envelope> sealed = SealEnvelope(h, batch);
+    EXPECT_TRUE(sealed.ok()) << sealed.status();
+    Envelope e = *sealed;
     signer::OcspOptions o;
     o.url = ocsp_url_;
     absl::StatusOr<signer::OcspResponse> r =

@@ -87,6 +87,16 @@ class SsBench : public SecurityServerFixture {
         grpc::CreateCustomChannel(a.gateway(), grpc::SslCredentials(o), args));
   }
 
+  // Signing is the server's batch-signature counters (ServerStatus).
+  ServerStatusResponse::Signing Signing(const std::string& key) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ServerStatusResponse resp;
+    grpc::Status s = Gateway(key)->ServerStatus(&ctx, ServerStatusRequest(), &resp);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return resp.signing();
+  }
+
   SendRequest Header(const std::string& ref) {
     SendRequest h;
     *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_[from_].subsystem);
@@ -184,6 +194,8 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
     }
   });
 
+  const ServerStatusResponse::Signing sign0_from = Signing(from_);
+  const ServerStatusResponse::Signing sign0_to = Signing(to_);
   double cpu0_from = CpuSeconds(agencies_[from_].process->pid());
   double cpu0_to = CpuSeconds(agencies_[to_].process->pid());
   absl::Time t0 = absl::Now();
@@ -257,6 +269,24 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
     std::printf("  accept latency p50 %.1f ms p99 %.1f ms; end-to-end p50 %.1f ms p99 %.1f ms\n",
                 Percentile(accept_ms, 0.5), Percentile(accept_ms, 0.99), Percentile(e2e_ms, 0.5),
                 Percentile(e2e_ms, 0.99));
+  }
+  {
+    // Batch signatures over the run (the largest batch since start).
+    ServerStatusResponse::Signing f = Signing(from_);
+    ServerStatusResponse::Signing t = Signing(to_);
+    uint64_t es = f.envelope_signatures() - sign0_from.envelope_signatures();
+    uint64_t el = f.envelope_leaves() - sign0_from.envelope_leaves();
+    uint64_t rs = t.receipt_signatures() - sign0_to.receipt_signatures();
+    uint64_t rl = t.receipt_leaves() - sign0_to.receipt_leaves();
+    std::printf("  batch signatures: %llu envelope signatures over %llu headers (mean %.1f, "
+                "largest %llu); %llu receipt signatures over %llu bodies (mean %.1f, largest "
+                "%llu)\n",
+                static_cast<unsigned long long>(es), static_cast<unsigned long long>(el),
+                es > 0 ? static_cast<double>(el) / static_cast<double>(es) : 0.0,
+                static_cast<unsigned long long>(f.envelope_largest_batch()),
+                static_cast<unsigned long long>(rs), static_cast<unsigned long long>(rl),
+                rs > 0 ? static_cast<double>(rl) / static_cast<double>(rs) : 0.0,
+                static_cast<unsigned long long>(t.receipt_largest_batch()));
   }
 
   const int big_mb = EnvInt("SS_BENCH_BIG_MB", 1024);

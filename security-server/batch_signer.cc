@@ -47,10 +47,9 @@ std::string BatchStatement(BatchKind kind, absl::string_view root, uint64_t coun
 // ---------------------------------------------------------------------------
 // BatchSigner
 
-// Waiter is one caller of SignGroup: its leaves, and what it gets back.
+// Waiter is one part of a ticket: its leaves, and what they get back.
 struct BatchSigner::Waiter {
-  const std::string* leaves = nullptr;
-  size_t n = 0;
+  std::vector<std::string> leaves;
   BatchSigner* signer = nullptr;
   absl::StatusOr<std::vector<BatchProof>> result;
   bool done = false;
@@ -59,9 +58,41 @@ struct BatchSigner::Waiter {
 BatchSigner::BatchSigner(const signer::SigningKey* key, BatchKind kind, size_t max_batch)
     : key_(key), kind_(kind), max_batch_(std::max<size_t>(1, max_batch)) {}
 
+BatchSigner::Ticket& BatchSigner::Ticket::operator=(Ticket&& other) noexcept {
+  if (this != &other) {
+    if (signer_ != nullptr) {
+      signer_->Withdraw(*this);
+    }
+    signer_ = other.signer_;
+    parts_ = std::move(other.parts_);
+    other.signer_ = nullptr;
+    other.parts_.clear();
+  }
+  return *this;
+}
+
+BatchSigner::Ticket::~Ticket() {
+  if (signer_ != nullptr) {
+    signer_->Withdraw(*this);
+  }
+}
+
+void BatchSigner::Withdraw(Ticket& ticket) {
+  absl::MutexLock l(&mu_);
+  for (const std::shared_ptr<Waiter>& w : ticket.parts_) {
+    auto it = std::find(waiting_.begin(), waiting_.end(), w);
+    if (it != waiting_.end()) {
+      waiting_.erase(it);
+    }
+  }
+  ticket.parts_.clear();
+}
+
 absl::StatusOr<BatchProof> BatchSigner::Sign(absl::string_view leaf) {
-  std::string one(leaf);
-  absl::StatusOr<std::vector<BatchProof>> proofs = SignGroup(&one, 1);
+  std::vector<std::string> one;
+  one.emplace_back(leaf);
+  Ticket t = Submit(std::move(one));
+  absl::StatusOr<std::vector<BatchProof>> proofs = Wait(t);
   if (!proofs.ok()) {
     return proofs.status();
   }
@@ -69,51 +100,70 @@ absl::StatusOr<BatchProof> BatchSigner::Sign(absl::string_view leaf) {
 }
 
 absl::StatusOr<std::vector<BatchProof>> BatchSigner::SignAll(const std::vector<std::string>& leaves) {
-  std::vector<BatchProof> out;
-  out.reserve(leaves.size());
+  Ticket t = Submit(leaves);
+  return Wait(t);
+}
+
+BatchSigner::Ticket BatchSigner::Submit(std::vector<std::string> leaves) {
+  Ticket t;
+  t.signer_ = this;
   for (size_t at = 0; at < leaves.size(); at += max_batch_) {
+    auto w = std::make_shared<Waiter>();
+    w->signer = this;
     size_t n = std::min(max_batch_, leaves.size() - at);
-    absl::StatusOr<std::vector<BatchProof>> part = SignGroup(&leaves[at], n);
-    if (!part.ok()) {
-      return part.status();
+    w->leaves.reserve(n);
+    for (size_t i = at; i < at + n; ++i) {
+      w->leaves.push_back(std::move(leaves[i]));
     }
-    for (BatchProof& p : *part) {
+    t.parts_.push_back(std::move(w));
+  }
+  absl::MutexLock l(&mu_);
+  for (const std::shared_ptr<Waiter>& w : t.parts_) {
+    waiting_.push_back(w);
+  }
+  return t;
+}
+
+absl::StatusOr<std::vector<BatchProof>> BatchSigner::Wait(Ticket& ticket) {
+  std::vector<BatchProof> out;
+  for (const std::shared_ptr<Waiter>& w : ticket.parts_) {
+    WaitFor(w.get());
+    if (!w->result.ok()) {
+      return w->result.status();
+    }
+    for (BatchProof& p : *w->result) {
       out.push_back(std::move(p));
     }
   }
   return out;
 }
 
-absl::StatusOr<std::vector<BatchProof>> BatchSigner::SignGroup(const std::string* leaves,
-                                                              size_t n) {
-  Waiter me;
-  me.leaves = leaves;
-  me.n = n;
-  me.signer = this;
+void BatchSigner::WaitFor(Waiter* me) {
   mu_.Lock();
-  waiting_.push_back(&me);
   while (true) {
     // Wait until our leaves are signed, or until nobody is signing: then we
     // lead, signing for everyone waiting (ourselves among them, unless more
-    // than a batch's worth came first).
+    // than a batch's worth came first). A waiter not yet signed is either
+    // queued or in the batch being signed, so the queue is not empty here.
     mu_.Await(absl::Condition(
         +[](Waiter* w) ABSL_NO_THREAD_SAFETY_ANALYSIS { return w->done || !w->signer->signing_; },
-        &me));
-    if (me.done) {
+        me));
+    if (me->done) {
       break;
     }
     signing_ = true;
-    std::vector<Waiter*> group;
+    std::vector<std::shared_ptr<Waiter>> group;
     size_t total = 0;
-    while (!waiting_.empty() && (group.empty() || total + waiting_.front()->n <= max_batch_)) {
-      total += waiting_.front()->n;
-      group.push_back(waiting_.front());
+    while (!waiting_.empty() &&
+           (group.empty() || total + waiting_.front()->leaves.size() <= max_batch_)) {
+      total += waiting_.front()->leaves.size();
+      group.push_back(std::move(waiting_.front()));
       waiting_.pop_front();
     }
     mu_.Unlock();
     Run(group, total);
     mu_.Lock();
-    for (Waiter* w : group) {
+    for (const std::shared_ptr<Waiter>& w : group) {
       w->done = true;
     }
     signing_ = false;
@@ -122,15 +172,14 @@ absl::StatusOr<std::vector<BatchProof>> BatchSigner::SignGroup(const std::string
     stats_.largest = std::max<uint64_t>(stats_.largest, total);
   }
   mu_.Unlock();
-  return std::move(me.result);
 }
 
-void BatchSigner::Run(const std::vector<Waiter*>& group, size_t leaves) {
+void BatchSigner::Run(const std::vector<std::shared_ptr<Waiter>>& group, size_t leaves) {
   std::vector<absl::string_view> all;
   all.reserve(leaves);
-  for (const Waiter* w : group) {
-    for (size_t i = 0; i < w->n; ++i) {
-      all.emplace_back(w->leaves[i]);
+  for (const std::shared_ptr<Waiter>& w : group) {
+    for (const std::string& leaf : w->leaves) {
+      all.emplace_back(leaf);
     }
   }
   std::vector<std::vector<std::string>> paths;
@@ -138,13 +187,13 @@ void BatchSigner::Run(const std::vector<Waiter*>& group, size_t leaves) {
   absl::StatusOr<signer::BytesSignature> sig =
       signer::SignBytes(*key_, BatchStatement(kind_, root, all.size()));
   size_t index = 0;
-  for (Waiter* w : group) {
+  for (const std::shared_ptr<Waiter>& w : group) {
     if (!sig.ok()) {
       w->result = absl::InternalError(absl::StrCat("batch signature: ", sig.status().message()));
-      index += w->n;
+      index += w->leaves.size();
       continue;
     }
-    std::vector<BatchProof> proofs(w->n);
+    std::vector<BatchProof> proofs(w->leaves.size());
     for (BatchProof& p : proofs) {
       p.algorithm = sig->algorithm;
       p.signature = sig->value;

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -63,9 +64,11 @@ struct BatchProof {
   std::vector<std::string> path;   // RFC 6962 audit path, nearest sibling first
 };
 
-// BatchSigner signs leaves in batches with one key. Thread-safe; Sign and
-// SignAll block until the caller's leaves are signed.
+// BatchSigner signs leaves in batches with one key. Thread-safe; Sign,
+// SignAll and Wait block until the caller's leaves are signed.
 class BatchSigner {
+  struct Waiter;
+
  public:
   static constexpr size_t kDefaultMaxBatch = 256;
 
@@ -83,6 +86,31 @@ class BatchSigner {
   // max_batch of them, else in batches of max_batch); proofs in order.
   absl::StatusOr<std::vector<BatchProof>> SignAll(const std::vector<std::string>& leaves);
 
+  // Ticket is leaves handed to Submit, to be collected by Wait. Leaves not
+  // yet taken into a batch when their ticket is destroyed are withdrawn.
+  // Must not outlive its signer.
+  class Ticket {
+   public:
+    Ticket() = default;
+    Ticket(Ticket&& other) noexcept = default;
+    Ticket& operator=(Ticket&& other) noexcept;
+    ~Ticket();
+
+   private:
+    friend class BatchSigner;
+    BatchSigner* signer_ = nullptr;
+    std::vector<std::shared_ptr<Waiter>> parts_;  // at most max_batch leaves each
+  };
+
+  // Submit queues `leaves` for the next batch and returns at once, so that
+  // a caller can do other work (or wait elsewhere) while other leaves
+  // gather; SignAll is Submit then Wait.
+  Ticket Submit(std::vector<std::string> leaves);
+
+  // Wait blocks until the ticket's leaves are signed (signing a batch itself
+  // when nobody else is) and returns their proofs, in order. Once per ticket.
+  absl::StatusOr<std::vector<BatchProof>> Wait(Ticket& ticket);
+
   const signer::SigningKey& key() const { return *key_; }
   BatchKind kind() const { return kind_; }
 
@@ -96,18 +124,20 @@ class BatchSigner {
   Stats stats() const;
 
  private:
-  struct Waiter;
   // Run signs `group` (under max_batch_ leaves, several callers' leaves) and
   // hands every waiter its proofs or the error.
-  void Run(const std::vector<Waiter*>& group, size_t leaves);
-  absl::StatusOr<std::vector<BatchProof>> SignGroup(const std::string* leaves, size_t n);
+  void Run(const std::vector<std::shared_ptr<Waiter>>& group, size_t leaves);
+  // WaitFor blocks until `w` is signed, leading batches while nobody is
+  // signing.
+  void WaitFor(Waiter* w);
+  void Withdraw(Ticket& ticket);
 
   const signer::SigningKey* key_;
   const BatchKind kind_;
   const size_t max_batch_;
 
   mutable absl::Mutex mu_;
-  std::deque<Waiter*> waiting_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::shared_ptr<Waiter>> waiting_ ABSL_GUARDED_BY(mu_);
   bool signing_ ABSL_GUARDED_BY(mu_) = false;  // a leader is signing now
   Stats stats_ ABSL_GUARDED_BY(mu_);
 };

@@ -175,11 +175,15 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
   }
   std::vector<LogItem> log;
   // One batch for all recipients: one signature, however many there are.
+  // The headers join the envelope batch now; the signature is waited for in
+  // the store's group commit, so that the Sends committed together (which
+  // wait for one fsync anyway) share it.
   AXIS_ASSIGN_OR_RETURN(
-      std::vector<OutboxRow> rows,
-      SealOutgoing(m, h.sender(), {h.recipients().begin(), h.recipients().end()},
-                   *envelope_signer_, &log));
-  AXIS_RETURN_IF_ERROR(store_->AcceptMessage(m, rows, log));
+      OutgoingSeal seal,
+      StartSealOutgoing(m, h.sender(), {h.recipients().begin(), h.recipients().end()},
+                        *envelope_signer_, &log));
+  std::vector<OutboxRow> rows;
+  AXIS_RETURN_IF_ERROR(store_->AcceptMessage(m, &rows, log, [&] { return seal.Finish(); }));
   for (OutboxRow& o : rows) {
     o.payload = small;
   }

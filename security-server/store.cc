@@ -227,6 +227,16 @@ class SqliteStore : public Store {
     });
   }
 
+  absl::Status AcceptMessage(
+      const MessageRow& m, std::vector<OutboxRow>* rows, const std::vector<LogItem>& log,
+      const std::function<absl::StatusOr<std::vector<OutboxRow>>()>& complete) override {
+    return Write([&](sqlite3* db) -> absl::Status {
+      AXIS_ASSIGN_OR_RETURN(*rows, complete());
+      AXIS_RETURN_IF_ERROR(InsertMessage(db, m, *rows));
+      return AppendAll(db, log);
+    });
+  }
+
   absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit) override {
     absl::MutexLock l(&db_mu_);
     Stmt s(&stmts_, db_,

@@ -13,6 +13,7 @@
 #define AXIS_SECURITY_SERVER_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -134,6 +135,14 @@ class Store {
   // and the log records, atomically. ALREADY_EXISTS when the id is taken.
   virtual absl::Status AcceptMessage(const MessageRow& message, const std::vector<OutboxRow>& rows,
                                      const std::vector<LogItem>& log) = 0;
+  // AcceptMessage with `complete`: the rows are made inside the
+  // transaction, just before they are written, by `complete` (gateway.cc
+  // waits there for its envelopes' batch signature, so that the Sends of one
+  // group commit share one signature); its failure fails the write. `*rows`
+  // is set to the rows as written.
+  virtual absl::Status AcceptMessage(
+      const MessageRow& message, std::vector<OutboxRow>* rows, const std::vector<LogItem>& log,
+      const std::function<absl::StatusOr<std::vector<OutboxRow>>()>& complete) = 0;
 
   // DueOutbox returns up to `limit` rows in state accepted or relayed whose
   // next attempt is at or before `now`, oldest first.

@@ -501,13 +501,17 @@ absl::StatusOr<Envelope> SealEnvelope(const EnvelopeHeader& header, BatchSigner&
   return std::move(one[0]);
 }
 
-absl::StatusOr<std::vector<OutboxRow>> SealOutgoing(const MessageRow& m, const Identifier& sender,
-                                                    const std::vector<Identifier>& recipients,
-                                                    BatchSigner& signer,
-                                                    std::vector<LogItem>* log) {
-  std::vector<EnvelopeHeader> headers;
+absl::StatusOr<OutgoingSeal> StartSealOutgoing(const MessageRow& m, const Identifier& sender,
+                                               const std::vector<Identifier>& recipients,
+                                               BatchSigner& signer, std::vector<LogItem>* log) {
+  if (signer.kind() != BatchKind::kEnvelope) {
+    return absl::InternalError("envelopes need an envelope batch signer");
+  }
+  OutgoingSeal out;
+  out.signer_ = &signer;
+  std::vector<std::string> leaves;
   for (const Identifier& recipient : recipients) {
-    EnvelopeHeader& eh = headers.emplace_back();
+    EnvelopeHeader eh;
     eh.set_message_id(m.id);
     *eh.mutable_sender() = sender;
     *eh.mutable_recipient() = recipient;
@@ -520,22 +524,45 @@ absl::StatusOr<std::vector<OutboxRow>> SealOutgoing(const MessageRow& m, const I
     eh.set_in_reply_to(m.in_reply_to);
     eh.set_status_code(m.status_code);
     eh.set_status_text(m.status_text);
-  }
-  AXIS_ASSIGN_OR_RETURN(std::vector<Envelope> envelopes, SealEnvelopes(headers, signer));
-  std::vector<OutboxRow> out;
-  for (size_t i = 0; i < envelopes.size(); ++i) {
-    OutboxRow& o = out.emplace_back();
+    leaves.push_back(eh.SerializeAsString());
+    // The log record holds the header, not the signature: it can be
+    // written before the signature exists.
+    log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, leaves.back()});
+    OutboxRow& o = out.rows_.emplace_back();
     o.message_id = m.id;
-    o.recipient = FormatIdentifier(recipients[i]);
-    o.envelope = envelopes[i].SerializeAsString();
+    o.recipient = FormatIdentifier(recipient);
     o.state = OutboxState::kAccepted;
     o.next_attempt = m.created_at;
     o.updated_at = m.created_at;
     o.payload_sha256 = m.payload_sha256;
     o.payload_size = m.payload_size;
-    log->push_back({static_cast<int>(LogEvent::kAccepted), m.id, m.sender, envelopes[i].header()});
   }
+  out.headers_ = leaves;
+  out.ticket_ = signer.Submit(std::move(leaves));
   return out;
+}
+
+absl::StatusOr<std::vector<OutboxRow>> OutgoingSeal::Finish() {
+  AXIS_ASSIGN_OR_RETURN(std::vector<BatchProof> proofs, signer_->Wait(ticket_));
+  if (proofs.size() != rows_.size()) {
+    return absl::InternalError("envelope batch: a proof per header expected");
+  }
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    Envelope e;
+    e.set_header(headers_[i]);
+    SetProof(proofs[i], &e);
+    AddChain(signer_->key(), &e);
+    rows_[i].envelope = e.SerializeAsString();
+  }
+  return std::move(rows_);
+}
+
+absl::StatusOr<std::vector<OutboxRow>> SealOutgoing(const MessageRow& m, const Identifier& sender,
+                                                    const std::vector<Identifier>& recipients,
+                                                    BatchSigner& signer,
+                                                    std::vector<LogItem>* log) {
+  AXIS_ASSIGN_OR_RETURN(OutgoingSeal seal, StartSealOutgoing(m, sender, recipients, signer, log));
+  return seal.Finish();
 }
 
 absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const ConfView& conf,

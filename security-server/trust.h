@@ -184,6 +184,32 @@ absl::StatusOr<std::vector<OutboxRow>> SealOutgoing(const MessageRow& m, const I
                                                     BatchSigner& signer,
                                                     std::vector<LogItem>* log);
 
+// OutgoingSeal is SealOutgoing in two steps, so that the wait for the batch
+// signature can be spent elsewhere: StartSealOutgoing builds the headers,
+// appends the log records and submits the headers to `signer` without
+// waiting; Finish waits for the signature and returns the outbox rows (once).
+// gateway.cc calls Finish inside the store's transaction
+// (Store::AcceptMessage with `complete`), so that all Sends of one group
+// commit share one signature. Movable; must not outlive `signer`.
+class OutgoingSeal {
+ public:
+  absl::StatusOr<std::vector<OutboxRow>> Finish();
+
+ private:
+  friend absl::StatusOr<OutgoingSeal> StartSealOutgoing(const MessageRow& m,
+                                                        const Identifier& sender,
+                                                        const std::vector<Identifier>& recipients,
+                                                        BatchSigner& signer,
+                                                        std::vector<LogItem>* log);
+  BatchSigner* signer_ = nullptr;
+  std::vector<std::string> headers_;  // serialized EnvelopeHeaders
+  std::vector<OutboxRow> rows_;       // envelopes missing
+  BatchSigner::Ticket ticket_;
+};
+absl::StatusOr<OutgoingSeal> StartSealOutgoing(const MessageRow& m, const Identifier& sender,
+                                               const std::vector<Identifier>& recipients,
+                                               BatchSigner& signer, std::vector<LogItem>* log);
+
 // ProofOf is the batch proof an Envelope or a Receipt carries; SetProof
 // stores one in it.
 template <typename SignedMessage>

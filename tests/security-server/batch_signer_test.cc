@@ -293,6 +293,38 @@ TEST_F(BatchSignerTest, TheMemoNeverLetsAnotherLeafSignatureOrCertificatePass) {
                   .ok());
 }
 
+TEST_F(BatchSignerTest, LeavesSubmittedBeforeAWaitShareItsSignature) {
+  BatchSigner s(&vpcp_, BatchKind::kEnvelope);
+  BatchSigner::Ticket a = s.Submit(Leaves(2, "a"));
+  BatchSigner::Ticket b = s.Submit(Leaves(3, "b"));
+  absl::StatusOr<std::vector<BatchProof>> pa = s.Wait(a);
+  ASSERT_TRUE(pa.ok()) << pa.status();
+  EXPECT_EQ(s.stats().signatures, 1u);  // b's leaves were signed with a's
+  absl::StatusOr<std::vector<BatchProof>> pb = s.Wait(b);
+  ASSERT_TRUE(pb.ok()) << pb.status();
+  EXPECT_EQ(s.stats().signatures, 1u);
+  ASSERT_EQ(pa->size(), 2u);
+  ASSERT_EQ(pb->size(), 3u);
+  std::vector<std::string> la = Leaves(2, "a"), lb = Leaves(3, "b");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*pb)[i].count, 5u);
+    EXPECT_EQ((*pb)[i].index, 2 + i);
+    EXPECT_TRUE(VerifyBatchProof(vpcp_.cert.get(), BatchKind::kEnvelope, lb[i], (*pb)[i]).ok());
+  }
+  EXPECT_TRUE(VerifyBatchProof(vpcp_.cert.get(), BatchKind::kEnvelope, la[1], (*pa)[1]).ok());
+}
+
+TEST_F(BatchSignerTest, AWithdrawnTicketsLeavesAreNotSigned) {
+  BatchSigner s(&vpcp_, BatchKind::kEnvelope);
+  {
+    BatchSigner::Ticket dropped = s.Submit(Leaves(4, "dropped"));
+  }
+  absl::StatusOr<BatchProof> p = s.Sign("kept");
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->count, 1u);
+  EXPECT_EQ(s.stats().leaves, 1u);
+}
+
 TEST_F(BatchSignerTest, EveryCallerGetsTheErrorWhenTheKeyCannotSign) {
   signer::SigningKey none;  // no key
   BatchSigner s(&none, BatchKind::kEnvelope);

@@ -230,11 +230,16 @@ class SqliteStore : public Store {
   absl::Status AcceptMessage(
       const MessageRow& m, std::vector<OutboxRow>* rows, const std::vector<LogItem>& log,
       const std::function<absl::StatusOr<std::vector<OutboxRow>>()>& complete) override {
-    return Write([&](sqlite3* db) -> absl::Status {
-      AXIS_ASSIGN_OR_RETURN(*rows, complete());
-      AXIS_RETURN_IF_ERROR(InsertMessage(db, m, *rows));
-      return AppendAll(db, log);
-    });
+    absl::StatusOr<std::vector<OutboxRow>> made;
+    std::function<void()> prepare = [&] { made = complete(); };
+    return Write(
+        [&](sqlite3* db) -> absl::Status {
+          AXIS_RETURN_IF_ERROR(made.status());
+          *rows = std::move(*made);
+          AXIS_RETURN_IF_ERROR(InsertMessage(db, m, *rows));
+          return AppendAll(db, log);
+        },
+        &prepare);
   }
 
   absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit) override {
@@ -626,10 +631,15 @@ class SqliteStore : public Store {
 
   // Write queues `fn` for the committer thread, which runs every queued
   // function in one transaction (each in a savepoint) and commits once:
-  // concurrent writers share one fsync.
-  absl::Status Write(const std::function<absl::Status(sqlite3*)>& fn) {
+  // concurrent writers share one fsync. `prepare`, when given, runs on the
+  // committer thread before the transaction begins (outside db_mu_), for
+  // every write of the batch before any `fn`: AcceptMessage waits there for
+  // the batch signature, which all its batch's Sends then share.
+  absl::Status Write(const std::function<absl::Status(sqlite3*)>& fn,
+                     const std::function<void()>* prepare = nullptr) {
     Pending p;
     p.fn = &fn;
+    p.prepare = prepare;
     {
       absl::MutexLock l(&queue_mu_);
       queue_.push_back(&p);
@@ -640,6 +650,7 @@ class SqliteStore : public Store {
 
   struct Pending {
     const std::function<absl::Status(sqlite3*)>* fn = nullptr;
+    const std::function<void()>* prepare = nullptr;
     absl::Status status;
     bool done = false;
   };
@@ -658,6 +669,11 @@ class SqliteStore : public Store {
           return;
         }
         batch.swap(queue_);
+      }
+      for (Pending* p : batch) {
+        if (p->prepare != nullptr) {
+          (*p->prepare)();
+        }
       }
       absl::Status tx;
       {

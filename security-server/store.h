@@ -135,8 +135,8 @@ class Store {
   // and the log records, atomically. ALREADY_EXISTS when the id is taken.
   virtual absl::Status AcceptMessage(const MessageRow& message, const std::vector<OutboxRow>& rows,
                                      const std::vector<LogItem>& log) = 0;
-  // AcceptMessage with `complete`: the rows are made inside the
-  // transaction, just before they are written, by `complete` (gateway.cc
+  // AcceptMessage with `complete`: the rows are made by `complete`, called
+  // by the group commit that writes them, just before it begins (gateway.cc
   // waits there for its envelopes' batch signature, so that the Sends of one
   // group commit share one signature); its failure fails the write. `*rows`
   // is set to the rows as written.

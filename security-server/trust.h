@@ -188,7 +188,7 @@ absl::StatusOr<std::vector<OutboxRow>> SealOutgoing(const MessageRow& m, const I
 // signature can be spent elsewhere: StartSealOutgoing builds the headers,
 // appends the log records and submits the headers to `signer` without
 // waiting; Finish waits for the signature and returns the outbox rows (once).
-// gateway.cc calls Finish inside the store's transaction
+// gateway.cc has Finish called by the store's group commit
 // (Store::AcceptMessage with `complete`), so that all Sends of one group
 // commit share one signature. Movable; must not outlive `signer`.
 class OutgoingSeal {

@@ -2,6 +2,7 @@
 #include "security-server/trust.h"
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 
 #include <utility>
 
@@ -524,6 +525,12 @@ absl::StatusOr<OutgoingSeal> StartSealOutgoing(const MessageRow& m, const Identi
     eh.set_in_reply_to(m.in_reply_to);
     eh.set_status_code(m.status_code);
     eh.set_status_text(m.status_text);
+    std::string salt(16, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(salt.data()), static_cast<int>(salt.size())) !=
+        1) {
+      return absl::InternalError("envelope: no random bytes for the header's salt");
+    }
+    eh.set_salt(std::move(salt));
     leaves.push_back(eh.SerializeAsString());
     // The log record holds the header, not the signature: it can be
     // written before the signature exists.

@@ -113,6 +113,38 @@ TEST_F(TrustTest, EnvelopesSealedInOneBatchEachCheckOut) {
   }
 }
 
+TEST_F(TrustTest, AMessagesEnvelopesShareABatchAndEachHeaderHasItsOwnSalt) {
+  MessageRow m;
+  m.id = "00000000000000000000000000000002";
+  m.sender = kVpcp;
+  m.content_type = "application/octet-stream";
+  m.payload_sha256 = signer::Sha256("payload");
+  m.payload_size = 7;
+  m.created_at = absl::Now();
+  std::vector<LogItem> log;
+  absl::StatusOr<std::vector<OutboxRow>> rows =
+      SealOutgoing(m, Id(kVpcp), {Id(kMic), Id(kQuangninh)}, envelopes_, &log);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_EQ(rows->size(), 2u);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(envelopes_.stats().signatures, 1u);
+  std::vector<std::string> salts;
+  for (size_t i = 0; i < 2; ++i) {
+    Envelope e;
+    ASSERT_TRUE(e.ParseFromString((*rows)[i].envelope));
+    EXPECT_EQ(e.batch_count(), 2u);
+    EXPECT_EQ(log[i].data, e.header());  // the "accepted" record holds the header signed
+    absl::StatusOr<CheckedEnvelope> c = Check(e);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_EQ(FormatIdentifier(c->header.recipient()), (*rows)[i].recipient);
+    EXPECT_EQ(c->header.salt().size(), 16u);
+    salts.push_back(c->header.salt());
+  }
+  // Otherwise mic could hash candidate headers against its audit path and
+  // learn that quangninh got the message too.
+  EXPECT_NE(salts[0], salts[1]);
+}
+
 TEST_F(TrustTest, ALoneEnvelopeIsABatchOfOneThatChecksOut) {
   absl::StatusOr<Envelope> e = SealEnvelope(Header(kMic), envelopes_);
   ASSERT_TRUE(e.ok()) << e.status();

@@ -40,6 +40,8 @@ namespace axis::ss::internal {
 constexpr size_t kChunk = 1024 * 1024;
 // HTTP/2 stream window of our servers and the relay channel.
 constexpr int kWindow = 2 * 1024 * 1024;
+// Message ids one Ack call may take.
+constexpr size_t kMaxAckIds = 10000;
 // Accepted rows queued for the relay workers directly by Send, at most.
 constexpr size_t kDirectQueueMax = 256;
 

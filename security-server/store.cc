@@ -348,15 +348,17 @@ class SqliteStore : public Store {
     return ReadInboxRows(s);
   }
 
-  absl::Status AckInbox(const std::string& message_id, const std::string& recipient,
+  absl::Status AckInbox(const std::vector<InboxKey>& keys,
                         const std::vector<LogItem>& log) override {
     return Write([&](sqlite3* db) -> absl::Status {
-      Stmt s(&stmts_, db, "UPDATE inbox SET acked=1 WHERE message_id=? AND recipient=?");
-      s.Bind(1, message_id).Bind(2, recipient);
-      AXIS_RETURN_IF_ERROR(s.Run());
-      if (sqlite3_changes(db) == 0) {
-        return absl::NotFoundError(
-            absl::StrCat("message ", message_id, " is not in the inbox of ", recipient));
+      for (const InboxKey& k : keys) {
+        Stmt s(&stmts_, db, "UPDATE inbox SET acked=1 WHERE message_id=? AND recipient=?");
+        s.Bind(1, k.message_id).Bind(2, k.recipient);
+        AXIS_RETURN_IF_ERROR(s.Run());
+        if (sqlite3_changes(db) == 0) {
+          return absl::NotFoundError(
+              absl::StrCat("message ", k.message_id, " is not in the inbox of ", k.recipient));
+        }
       }
       return AppendAll(db, log);
     });

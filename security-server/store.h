@@ -163,8 +163,15 @@ class Store {
   virtual absl::StatusOr<std::vector<InboxRow>> PendingInbox(const std::string& recipient,
                                                              int limit) = 0;
 
-  // AckInbox marks a message acknowledged; NOT_FOUND when not in the inbox.
-  virtual absl::Status AckInbox(const std::string& message_id, const std::string& recipient,
+  // InboxKey names one inbox row.
+  struct InboxKey {
+    std::string message_id;
+    std::string recipient;
+  };
+  // AckInbox marks messages acknowledged and appends `log`, in one
+  // transaction: NOT_FOUND naming the first message not in its recipient's
+  // inbox, and then nothing changes.
+  virtual absl::Status AckInbox(const std::vector<InboxKey>& keys,
                                 const std::vector<LogItem>& log) = 0;
 
   // InboxById lists inbox rows of a message id (any recipient).

@@ -68,16 +68,22 @@ class RelayTest : public SecurityServerFixture {
     return {PkiPath("agencies/vpcp/seal.key.pem"), PkiPath("agencies/vpcp/seal.cert.pem")};
   }
 
-  // Deliver sends `e` and `payload` to mic's relay as the TLS client
-  // `tls` (a path prefix below pki-testdata, without .cert.pem/.key.pem).
-  grpc::Status Deliver(const Envelope& e, const std::string& payload, const std::string& tls,
-                       Receipt* receipt) {
+  // RelayStub calls mic's relay as the TLS client `tls` (a path prefix
+  // below pki-testdata, without .cert.pem/.key.pem).
+  std::unique_ptr<Relay::Stub> RelayStub(const std::string& tls) {
     grpc::SslCredentialsOptions o;
     o.pem_root_certs = Slurp(PkiPath("ca-bundle.pem"));
     o.pem_cert_chain = Slurp(PkiPath(tls + ".cert.pem"));
     o.pem_private_key = Slurp(PkiPath(tls + ".key.pem"));
-    auto stub = Relay::NewStub(grpc::CreateChannel(
+    return Relay::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", agencies_["mic"].relay_port), grpc::SslCredentials(o)));
+  }
+
+  // Deliver sends `e` and `payload` to mic's relay as the TLS client
+  // `tls` (a path prefix below pki-testdata, without .cert.pem/.key.pem).
+  grpc::Status Deliver(const Envelope& e, const std::string& payload, const std::string& tls,
+                       Receipt* receipt) {
+    auto stub = RelayStub(tls);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     auto w = stub->Deliver(&ctx, receipt);
@@ -96,12 +102,7 @@ class RelayTest : public SecurityServerFixture {
   // DeliverBatch sends `deliveries` to mic's relay in one call as `tls`.
   grpc::Status DeliverBatch(const std::vector<std::pair<Envelope, std::string>>& deliveries,
                             const std::string& tls, DeliverBatchResponse* out) {
-    grpc::SslCredentialsOptions o;
-    o.pem_root_certs = Slurp(PkiPath("ca-bundle.pem"));
-    o.pem_cert_chain = Slurp(PkiPath(tls + ".cert.pem"));
-    o.pem_private_key = Slurp(PkiPath(tls + ".key.pem"));
-    auto stub = Relay::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", agencies_["mic"].relay_port), grpc::SslCredentials(o)));
+    auto stub = RelayStub(tls);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     DeliverBatchRequest req;

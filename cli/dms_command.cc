@@ -202,13 +202,21 @@ struct IdFlags {
   bool json = false;
 };
 
-int RunAck(const IdFlags& f) {
+struct AckFlags {
+  Conn conn;
+  std::vector<std::string> ids;
+  std::string subsystem;
+};
+
+int RunAck(const AckFlags& f) {
   absl::StatusOr<std::unique_ptr<AgencyGateway::Stub>> stub = ConnectGateway(f.conn);
   if (!stub.ok()) {
     return Fail(stub.status());
   }
   AckRequest req;
-  req.set_message_id(f.id);
+  for (const std::string& id : f.ids) {
+    req.add_message_ids(id);
+  }
   if (!f.subsystem.empty()) {
     absl::StatusOr<Identifier> me = ParseSubsystemId(f.subsystem);
     if (!me.ok()) {
@@ -342,11 +350,12 @@ void AddDmsCommands(CLI::App& app, Command* run) {
     cmd->callback([run, f] { *run = [f] { return RunInbox(*f); }; });
   }
   {
-    auto f = std::make_shared<IdFlags>();
-    CLI::App* cmd = app.add_subcommand("ack", "acknowledge a received message");
+    auto f = std::make_shared<AckFlags>();
+    CLI::App* cmd = app.add_subcommand(
+        "ack", "acknowledge received messages (several: all in one transaction, or none)");
     AddConnFlags(cmd, &f->conn);
     cmd->add_option("--subsystem", f->subsystem, "the recipient subsystem (default: all of yours)");
-    cmd->add_option("id", f->id, "message id")->required();
+    cmd->add_option("id", f->ids, "message id(s)")->required();
     cmd->callback([run, f] { *run = [f] { return RunAck(*f); }; });
   }
   {

@@ -147,8 +147,7 @@ bool Server::AccessAllowed(const Identifier& sender, const Identifier& recipient
   return conf.HasMember(sender);
 }
 
-absl::StatusOr<Receipt> Server::DoDeliver(grpc::ServerContext* c,
-                                          grpc::ServerReader<DeliverRequest>* r) {
+Server::Peer Server::PeerOf(const grpc::ServerContext* c, const ConfView* conf) {
   std::string pem = PeerCertPem(c);
   std::string peer_hex;
   if (!pem.empty()) {
@@ -157,47 +156,183 @@ absl::StatusOr<Receipt> Server::DoDeliver(grpc::ServerContext* c,
       peer_hex = id->first;
     }
   }
-  std::string peer_name = peer_hex.empty() ? "unknown peer" : absl::StrCat("cert ", peer_hex);
+  Peer p;
+  p.name = peer_hex.empty() ? "unknown peer" : absl::StrCat("cert ", peer_hex);
+  p.cert_sha256_hex = peer_hex;
+  p.server = conf == nullptr ? nullptr : conf->ServerByCert(peer_hex);
+  if (p.server != nullptr) {
+    p.name = absl::StrCat(FormatIdentifier(p.server->owner()), "/", p.server->server_code());
+  }
+  return p;
+}
+
+absl::Status Server::CheckSender(const Peer& peer, const EnvelopeHeader& claimed) {
+  if (!SameIdentifier(MemberOf(peer.server->owner()), MemberOf(claimed.sender()))) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "deliver: peer is a security server of ", FormatIdentifier(peer.server->owner()),
+        ", not of the sending member ", FormatIdentifier(MemberOf(claimed.sender()))));
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+// UnregisteredPeer is the refusal of a relay call whose TLS certificate is
+// not a registered security server's.
+absl::Status UnregisteredPeer(const std::string& cert_sha256_hex) {
+  return absl::UnauthenticatedError(absl::StrCat("deliver: TLS peer certificate (sha256 ",
+                                                  cert_sha256_hex,
+                                                  ") is not a registered security server"));
+}
+
+}  // namespace
+
+absl::StatusOr<Receipt> Server::DoDeliver(grpc::ServerContext* c,
+                                          grpc::ServerReader<DeliverRequest>* r) {
+  absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(absl::Now());
+  Peer peer = PeerOf(c, conf.ok() ? conf->get() : nullptr);
   DeliverRequest first;
-  std::string id;
   if (!r->Read(&first) || !first.has_envelope()) {
-    return Refuse("", peer_name,
+    return Refuse("", peer.name,
                   absl::InvalidArgumentError("deliver: the first message must be the envelope"));
   }
   EnvelopeHeader claimed;
   if (!claimed.ParseFromString(first.envelope().header())) {
-    return Refuse("", peer_name, absl::InvalidArgumentError("envelope: header does not parse"));
+    return Refuse("", peer.name, absl::InvalidArgumentError("envelope: header does not parse"));
   }
-  id = claimed.message_id();
-  absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(absl::Now());
+  const std::string& id = claimed.message_id();
   if (!conf.ok()) {
-    return Refuse(id, peer_name,
+    return Refuse(id, peer.name,
                   absl::FailedPreconditionError(absl::StrCat("deliver: ", conf.status().message())));
   }
-  const axis::SecurityServer* peer = (*conf)->ServerByCert(peer_hex);
-  if (peer == nullptr) {
-    return Refuse(id, peer_name,
-                  absl::UnauthenticatedError(absl::StrCat(
-                      "deliver: TLS peer certificate (sha256 ", peer_hex,
-                      ") is not a registered security server")));
+  if (peer.server == nullptr) {
+    return Refuse(id, peer.name, UnregisteredPeer(peer.cert_sha256_hex));
   }
-  peer_name = absl::StrCat(FormatIdentifier(peer->owner()), "/", peer->server_code());
-  if (!SameIdentifier(MemberOf(peer->owner()), MemberOf(claimed.sender()))) {
-    return Refuse(id, peer_name,
-                  absl::UnauthenticatedError(absl::StrCat(
-                      "deliver: peer is a security server of ", FormatIdentifier(peer->owner()),
-                      ", not of the sending member ", FormatIdentifier(MemberOf(claimed.sender())))));
+  if (absl::Status s = CheckSender(peer, claimed); !s.ok()) {
+    return Refuse(id, peer.name, s);
   }
-  absl::StatusOr<Receipt> out = DeliverChecked(peer_name, **conf, first.envelope(), r);
+  NextChunk next = [r](std::string* chunk) -> absl::StatusOr<bool> {
+    DeliverRequest req;
+    if (!r->Read(&req)) {
+      return false;
+    }
+    if (req.part_case() != DeliverRequest::kChunk) {
+      return absl::InvalidArgumentError("deliver: a second envelope");
+    }
+    *chunk = std::move(*req.mutable_chunk());
+    return true;
+  };
+  absl::StatusOr<Arrival> arrival = CheckArrival(peer.name, **conf, first.envelope(), next);
+  if (!arrival.ok()) {
+    return Refuse(id, peer.name, arrival.status());
+  }
+  if (arrival->earlier.has_value()) {
+    return std::move(*arrival->earlier);
+  }
+  std::vector<Arrival> one;
+  one.push_back(std::move(*arrival));
+  absl::StatusOr<Receipt> out = std::move(StoreArrivals(&one)[0]);
   if (!out.ok()) {
-    return Refuse(id, peer_name, out.status());
+    return Refuse(id, peer.name, out.status());
   }
   return out;
 }
 
-absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, const ConfView& conf,
-                                               const Envelope& envelope,
-                                               grpc::ServerReader<DeliverRequest>* r) {
+absl::StatusOr<DeliverBatchResponse> Server::DoDeliverBatch(grpc::ServerContext* c,
+                                                            const DeliverBatchRequest& req) {
+  constexpr int kMaxDeliveries = 256;
+  absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(absl::Now());
+  Peer peer = PeerOf(c, conf.ok() ? conf->get() : nullptr);
+  // A refusal of the whole call is logged for each message it carried.
+  auto refuse_all = [&](const absl::Status& why) {
+    for (const Delivery& d : req.deliveries()) {
+      EnvelopeHeader claimed;
+      (void)claimed.ParseFromString(d.envelope().header());
+      (void)Refuse(claimed.message_id(), peer.name, why);
+    }
+    return why;
+  };
+  if (req.deliveries_size() == 0 || req.deliveries_size() > kMaxDeliveries) {
+    return refuse_all(absl::InvalidArgumentError(absl::StrCat(
+        "deliver: a batch carries 1 to ", kMaxDeliveries, " messages, not ",
+        req.deliveries_size())));
+  }
+  if (!conf.ok()) {
+    return refuse_all(
+        absl::FailedPreconditionError(absl::StrCat("deliver: ", conf.status().message())));
+  }
+  if (peer.server == nullptr) {
+    return refuse_all(UnregisteredPeer(peer.cert_sha256_hex));
+  }
+  DeliverBatchResponse out;
+  std::vector<Arrival> arrivals;
+  std::vector<int> stored_at;  // arrivals[i] answers result stored_at[i]
+  std::vector<std::string> ids(req.deliveries_size());
+  auto fail = [&](int i, const absl::Status& why) {
+    (void)Refuse(ids[i], peer.name, why);
+    DeliveryResult* r = out.mutable_results(i);
+    if (why.code() == absl::StatusCode::kInternal) {
+      // Details stay in the local log; a peer learns nothing about our paths.
+      r->set_error_code(static_cast<int>(absl::StatusCode::kInternal));
+      r->set_error_message("internal error at the recipient");
+    } else {
+      r->set_error_code(static_cast<int>(why.code()));
+      r->set_error_message(std::string(why.message()));
+    }
+  };
+  for (int i = 0; i < req.deliveries_size(); ++i) {
+    out.add_results();
+    const Delivery& d = req.deliveries(i);
+    EnvelopeHeader claimed;
+    if (!claimed.ParseFromString(d.envelope().header())) {
+      fail(i, absl::InvalidArgumentError("envelope: header does not parse"));
+      continue;
+    }
+    ids[i] = claimed.message_id();
+    if (absl::Status s = CheckSender(peer, claimed); !s.ok()) {
+      fail(i, s);
+      continue;
+    }
+    if (d.payload().size() > Spool::kInlineMax) {
+      fail(i, absl::InvalidArgumentError(absl::StrCat(
+                  "deliver: a batched payload is at most ", Spool::kInlineMax,
+                  " bytes (larger ones are streamed by Deliver), got ", d.payload().size())));
+      continue;
+    }
+    bool given = false;
+    NextChunk next = [&d, &given](std::string* chunk) -> absl::StatusOr<bool> {
+      if (given || d.payload().empty()) {
+        return false;
+      }
+      given = true;
+      *chunk = d.payload();
+      return true;
+    };
+    absl::StatusOr<Arrival> arrival = CheckArrival(peer.name, **conf, d.envelope(), next);
+    if (!arrival.ok()) {
+      fail(i, arrival.status());
+    } else if (arrival->earlier.has_value()) {
+      *out.mutable_results(i)->mutable_receipt() = std::move(*arrival->earlier);
+    } else {
+      arrivals.push_back(std::move(*arrival));
+      stored_at.push_back(i);
+    }
+  }
+  std::vector<absl::StatusOr<Receipt>> stored = StoreArrivals(&arrivals);
+  for (size_t k = 0; k < stored.size(); ++k) {
+    if (stored[k].ok()) {
+      *out.mutable_results(stored_at[k])->mutable_receipt() = std::move(*stored[k]);
+    } else {
+      fail(stored_at[k], stored[k].status());
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Server::Arrival> Server::CheckArrival(const std::string& peer_name,
+                                                     const ConfView& conf,
+                                                     const Envelope& envelope,
+                                                     const NextChunk& next) {
   absl::Time now = absl::Now();
   EnvelopeHeader claimed;
   claimed.ParseFromString(envelope.header());
@@ -213,18 +348,23 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
                     SecondsOr(config_.ocsp().max_age_seconds(), 3600)));
   const EnvelopeHeader& h = ce.header;
   AXIS_ASSIGN_OR_RETURN(std::optional<InboxRow> existing, store_->FindInbox(h.message_id(), recipient));
-  DeliverRequest req;
+  std::string chunk;
+  Arrival a;
   if (existing.has_value()) {
     // A re-delivery: the original receipt, nothing stored twice.
-    while (r->Read(&req)) {
+    while (true) {
+      absl::StatusOr<bool> more = next(&chunk);
+      if (!more.ok() || !*more) {
+        break;
+      }
     }
     if (signer::Sha256(existing->envelope_header) != ce.header_sha256) {
       return absl::InvalidArgumentError(
           absl::StrCat("deliver: message id ", h.message_id(), " was used for another envelope"));
     }
-    Receipt receipt;
-    receipt.ParseFromString(existing->receipt);
-    return receipt;
+    a.earlier.emplace();
+    a.earlier->ParseFromString(existing->receipt);
+    return a;
   }
   uint64_t max = config_.max_payload_bytes() == 0 ? (uint64_t{2} << 30) : config_.max_payload_bytes();
   if (h.payload_size() > max) {
@@ -233,14 +373,15 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   const bool is_xml = absl::StrContains(h.content_type(), "xml");
   // XML payloads stay files: the signature and edXML checks read them there.
   AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Writer> w, spool_->NewWriter(!is_xml));
-  while (r->Read(&req)) {
-    if (req.part_case() != DeliverRequest::kChunk) {
-      return absl::InvalidArgumentError("deliver: a second envelope");
+  while (true) {
+    AXIS_ASSIGN_OR_RETURN(bool more, next(&chunk));
+    if (!more) {
+      break;
     }
-    if (w->size() + req.chunk().size() > h.payload_size()) {
+    if (w->size() + chunk.size() > h.payload_size()) {
       return absl::InvalidArgumentError("payload digest mismatch: more bytes than the envelope says");
     }
-    AXIS_RETURN_IF_ERROR(w->Append(req.chunk()));
+    AXIS_RETURN_IF_ERROR(w->Append(chunk));
   }
   if (w->size() != h.payload_size()) {
     return absl::InvalidArgumentError(absl::StrCat("payload digest mismatch: got ", w->size(),
@@ -290,8 +431,8 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   *body.mutable_received_at() = ToProtoTime(now);
   *body.mutable_sender() = h.sender();
   *body.mutable_recipient() = h.recipient();
-  AXIS_ASSIGN_OR_RETURN(Receipt receipt, MakeReceipt(body, *receipt_signer_));
-  InboxRow row;
+  AXIS_ASSIGN_OR_RETURN(a.receipt, MakeReceipt(body, *receipt_signer_));
+  InboxRow& row = a.row;
   row.message_id = h.message_id();
   row.recipient = recipient;
   row.sender = FormatIdentifier(h.sender());
@@ -309,12 +450,13 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
   row.status_text = h.status_text();
   row.received_at = now;
   row.report_json = report_json;
-  row.receipt = receipt.SerializeAsString();
-  std::optional<StatusRow> status;
-  std::vector<LogItem> log = {{static_cast<int>(LogEvent::kReceived), h.message_id(), peer_name,
+  row.receipt = a.receipt.SerializeAsString();
+  std::optional<StatusRow>& status = a.status;
+  std::vector<LogItem>& log = a.log;
+  log = {{static_cast<int>(LogEvent::kReceived), h.message_id(), peer_name,
                                envelope.header()},
                               {static_cast<int>(LogEvent::kReceipt), h.message_id(), peer_name,
-                               receipt.body()}};
+                               a.receipt.body()}};
   if (h.document_type() == "status" && !h.in_reply_to().empty()) {
     AXIS_ASSIGN_OR_RETURN(std::optional<MessageRow> orig, store_->GetMessage(h.in_reply_to()));
     if (orig.has_value() && orig->sender == recipient) {
@@ -328,7 +470,7 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
                      absl::StrCat(h.status_code(), " ", text)});
     }
   }
-  std::optional<Answer> answer;
+  std::optional<Answer>& answer = a.answer;
   if (answers) {
     absl::StatusOr<Answer> a =
         MakeStatusAnswer(NewMessageId(), h, edxml_message->header, "01", "", seal_,
@@ -341,24 +483,46 @@ absl::StatusOr<Receipt> Server::DeliverChecked(const std::string& peer_name, con
                    std::string(a.status().message()).c_str());
     }
   }
-  absl::Status ins = store_->InsertInbox(row, status, log, answer ? &*answer : nullptr);
-  if (absl::IsAlreadyExists(ins)) {
-    AXIS_ASSIGN_OR_RETURN(existing, store_->FindInbox(h.message_id(), recipient));
-    if (existing.has_value()) {
-      Receipt original;
-      original.ParseFromString(existing->receipt);
-      return original;
-    }
+  return a;
+}
+
+std::vector<absl::StatusOr<Receipt>> Server::StoreArrivals(std::vector<Arrival>* arrivals) {
+  std::vector<Store::InboxInsert> inserts;
+  inserts.reserve(arrivals->size());
+  for (const Arrival& a : *arrivals) {
+    inserts.push_back({&a.row, &a.status, &a.log, a.answer ? &*a.answer : nullptr});
   }
-  AXIS_RETURN_IF_ERROR(ins);
-  {
+  std::vector<absl::Status> ins = store_->InsertInboxes(inserts);
+  std::vector<absl::StatusOr<Receipt>> out;
+  bool any = false;
+  for (size_t i = 0; i < arrivals->size(); ++i) {
+    Arrival& a = (*arrivals)[i];
+    if (absl::IsAlreadyExists(ins[i])) {
+      // Stored meanwhile by another call: its receipt, not ours.
+      absl::StatusOr<std::optional<InboxRow>> existing =
+          store_->FindInbox(a.row.message_id, a.row.recipient);
+      if (existing.ok() && existing->has_value()) {
+        Receipt original;
+        original.ParseFromString((*existing)->receipt);
+        out.push_back(std::move(original));
+        continue;
+      }
+    }
+    if (!ins[i].ok()) {
+      out.push_back(ins[i]);
+      continue;
+    }
+    any = true;
+    if (a.answer.has_value()) {
+      Enqueue(std::move(a.answer->rows));
+    }
+    out.push_back(std::move(a.receipt));
+  }
+  if (any) {
     absl::MutexLock l(&mu_);
     ++inbox_generation_;
   }
-  if (answer.has_value()) {
-    Enqueue(std::move(answer->rows));
-  }
-  return receipt;
+  return out;
 }
 
 grpc::Status RelayService::Deliver(grpc::ServerContext* c, grpc::ServerReader<DeliverRequest>* r,
@@ -374,6 +538,16 @@ grpc::Status RelayService::Deliver(grpc::ServerContext* c, grpc::ServerReader<De
     return ToGrpcStatus(st);
   }
   *out = std::move(*receipt);
+  return grpc::Status::OK;
+}
+
+grpc::Status RelayService::DeliverBatch(grpc::ServerContext* c, const DeliverBatchRequest* req,
+                                        DeliverBatchResponse* out) {
+  absl::StatusOr<DeliverBatchResponse> r = s_->DoDeliverBatch(c, *req);
+  if (!r.ok()) {
+    return ToGrpcStatus(r.status());
+  }
+  *out = std::move(*r);
   return grpc::Status::OK;
 }
 

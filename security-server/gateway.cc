@@ -320,30 +320,50 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
 }
 
 absl::Status Server::DoAck(const std::set<std::string>& allowed, const AckRequest& req) {
-  std::vector<std::string> targets;
+  std::vector<std::string> ids;
+  if (!req.message_id().empty()) {
+    ids.push_back(req.message_id());
+  }
+  ids.insert(ids.end(), req.message_ids().begin(), req.message_ids().end());
+  if (ids.empty()) {
+    return absl::InvalidArgumentError("ack: no message id");
+  }
+  if (ids.size() > kMaxAckIds) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ack: ", ids.size(), " message ids, at most ", kMaxAckIds, " a call"));
+  }
+  std::string named;
   if (req.has_subsystem()) {
     AXIS_RETURN_IF_ERROR(ValidateIdentifier(req.subsystem()));
-    targets.push_back(FormatIdentifier(req.subsystem()));
-  } else {
-    AXIS_ASSIGN_OR_RETURN(std::vector<InboxRow> rows, store_->InboxById(req.message_id()));
-    for (const InboxRow& row : rows) {
-      if (allowed.count(row.recipient) > 0) {
-        targets.push_back(row.recipient);
+    named = FormatIdentifier(req.subsystem());
+    if (allowed.count(named) == 0) {
+      return absl::PermissionDeniedError(absl::StrCat("ack: this client is not ", named));
+    }
+  }
+  std::vector<Store::InboxKey> keys;
+  std::vector<LogItem> log;
+  for (const std::string& id : ids) {
+    std::vector<std::string> targets;
+    if (!named.empty()) {
+      targets.push_back(named);
+    } else {
+      AXIS_ASSIGN_OR_RETURN(std::vector<InboxRow> rows, store_->InboxById(id));
+      for (const InboxRow& row : rows) {
+        if (allowed.count(row.recipient) > 0) {
+          targets.push_back(row.recipient);
+        }
+      }
+      if (targets.empty()) {
+        return absl::NotFoundError(
+            absl::StrCat("ack: message ", id, " is not in this client's inbox"));
       }
     }
-    if (targets.empty()) {
-      return absl::NotFoundError(absl::StrCat("ack: message ", req.message_id(),
-                                              " is not in this client's inbox"));
+    for (const std::string& t : targets) {
+      keys.push_back({id, t});
+      log.push_back({static_cast<int>(LogEvent::kStatus), id, t, "acknowledged"});
     }
   }
-  for (const std::string& t : targets) {
-    if (allowed.count(t) == 0) {
-      return absl::PermissionDeniedError(absl::StrCat("ack: this client is not ", t));
-    }
-    AXIS_RETURN_IF_ERROR(store_->AckInbox(
-        req.message_id(), t, {{static_cast<int>(LogEvent::kStatus), req.message_id(), t, "acknowledged"}}));
-  }
-  return absl::OkStatus();
+  return store_->AckInbox(keys, log);
 }
 
 absl::StatusOr<StatusResponse> Server::DoStatus(const std::set<std::string>& allowed,

@@ -86,9 +86,20 @@ void Server::DispatchLoop() {
   }
 }
 
+namespace {
+
+// MemberPart is the member of a recipient subsystem id (its text up to
+// the last '/'): rows for one member go to the same security server.
+absl::string_view MemberPart(absl::string_view recipient) {
+  size_t slash = recipient.rfind('/');
+  return slash == absl::string_view::npos ? recipient : recipient.substr(0, slash);
+}
+
+}  // namespace
+
 void Server::WorkerLoop() {
   while (true) {
-    OutboxRow row;
+    std::vector<OutboxRow> rows;
     {
       absl::MutexLock l(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -98,13 +109,39 @@ void Server::WorkerLoop() {
       if (stopping_) {
         return;
       }
-      row = std::move(queue_.front());
+      rows.push_back(std::move(queue_.front()));
       queue_.pop_front();
+      // Small payloads queued for the same member go along in one
+      // DeliverBatch: a queue forms only under load, so a lone document
+      // waits for nothing.
+      if (rows[0].payload_size <= Spool::kInlineMax) {
+        uint64_t bytes = rows[0].payload_size;
+        const absl::string_view member = MemberPart(rows[0].recipient);
+        for (auto it = queue_.begin(); it != queue_.end() && rows.size() < kRelayBatchMax;) {
+          if (it->payload_size <= Spool::kInlineMax && MemberPart(it->recipient) == member &&
+              bytes + it->payload_size <= kRelayBatchBytes) {
+            bytes += it->payload_size;
+            rows.push_back(std::move(*it));
+            it = queue_.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
     }
-    std::pair<std::string, std::string> key{row.message_id, row.recipient};
-    DeliverOne(std::move(row));
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (const OutboxRow& r : rows) {
+      keys.emplace_back(r.message_id, r.recipient);
+    }
+    if (rows.size() == 1) {
+      DeliverOne(std::move(rows[0]));
+    } else {
+      DeliverMany(std::move(rows));
+    }
     absl::MutexLock l(&mu_);
-    inflight_.erase(key);
+    for (const auto& k : keys) {
+      inflight_.erase(k);
+    }
     if (undispatched_) {
       wake_ = true;  // room in the queue for rows waiting in the store
     }
@@ -217,97 +254,99 @@ absl::StatusOr<Receipt> Server::FinishDeliver(grpc::ClientContext* ctx,
   if (!st.ok()) {
     return FromGrpcStatus(st);
   }
-  std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
-  if (auth != nullptr) {
-    std::vector<grpc::string_ref> v = auth->FindPropertyValues("x509_pem_cert");
-    if (!v.empty()) {
-      absl::StatusOr<std::pair<std::string, std::string>> id =
-          CertIdentity(std::string(v[0].data(), v[0].size()));
-      if (id.ok()) {
-        *peer_cert_hex = id->first;
-      }
-    }
-  }
+  *peer_cert_hex = PeerCertHexOf(*ctx);
   return std::move(*receipt);
 }
 
-void Server::DeliverOne(OutboxRow row) {
-  absl::Time now = absl::Now();
-  auto retry = [&](const absl::Status& why, bool count_attempt) {
-    int attempts = row.attempts + (count_attempt ? 1 : 0);
-    int64_t initial = config_.retry_initial_ms() == 0 ? 200 : config_.retry_initial_ms();
-    int64_t maxms = config_.retry_max_ms() == 0 ? 30000 : config_.retry_max_ms();
-    int64_t delay = initial;
-    for (int i = 1; i < attempts && delay < maxms; ++i) {
-      delay *= 2;
-    }
-    delay = std::min(delay, maxms);
-    OutboxRow u = row;
-    u.attempts = attempts;
-    u.reason = std::string(why.message());
-    u.updated_at = now;
-    u.receipt.clear();
-    std::vector<LogItem> log;
-    if (config_.max_attempts() > 0 && attempts >= static_cast<int>(config_.max_attempts())) {
-      u.state = OutboxState::kFailed;
-      u.reason = absl::StrCat("gave up after ", attempts, " attempts: ", why.message());
-      log.push_back({static_cast<int>(LogEvent::kRefused), row.message_id, row.recipient, u.reason});
-    } else {
-      u.state = count_attempt ? OutboxState::kRelayed : row.state;
-      u.next_attempt = now + absl::Milliseconds(delay);
-    }
-    absl::Status s = store_->UpdateOutbox(u, log);
-    if (!s.ok()) {
-      std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
-    }
-    if (u.state != OutboxState::kFailed) {
-      absl::MutexLock l(&mu_);
-      next_retry_ = std::min(next_retry_, u.next_attempt);
-    }
-  };
-  absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);
-  if (!conf.ok()) {
-    retry(absl::Status(conf.status().code(),
-                       absl::StrCat("not relaying: ", conf.status().message())),
-          false);
-    return;
+std::string Server::PeerCertHexOf(const grpc::ClientContext& ctx) {
+  std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();
+  if (auth == nullptr) {
+    return "";
   }
-  Envelope envelope;
-  if (!envelope.ParseFromString(row.envelope)) {
-    retry(absl::DataLossError("stored envelope does not parse"), true);
-    return;
+  std::vector<grpc::string_ref> v = auth->FindPropertyValues("x509_pem_cert");
+  if (v.empty()) {
+    return "";
+  }
+  absl::StatusOr<std::pair<std::string, std::string>> id =
+      CertIdentity(std::string(v[0].data(), v[0].size()));
+  return id.ok() ? id->first : "";
+}
+
+Store::OutboxUpdate Server::RetryLater(const OutboxRow& row, const absl::Status& why,
+                                      bool count_attempt, absl::Time now) {
+  int attempts = row.attempts + (count_attempt ? 1 : 0);
+  int64_t initial = config_.retry_initial_ms() == 0 ? 200 : config_.retry_initial_ms();
+  int64_t maxms = config_.retry_max_ms() == 0 ? 30000 : config_.retry_max_ms();
+  int64_t delay = initial;
+  for (int i = 1; i < attempts && delay < maxms; ++i) {
+    delay *= 2;
+  }
+  delay = std::min(delay, maxms);
+  Store::OutboxUpdate up;
+  OutboxRow& u = up.row;
+  u = row;
+  u.payload.reset();
+  u.attempts = attempts;
+  u.reason = std::string(why.message());
+  u.updated_at = now;
+  u.receipt.clear();
+  if (config_.max_attempts() > 0 && attempts >= static_cast<int>(config_.max_attempts())) {
+    u.state = OutboxState::kFailed;
+    u.reason = absl::StrCat("gave up after ", attempts, " attempts: ", why.message());
+    up.log.push_back({static_cast<int>(LogEvent::kRefused), row.message_id, row.recipient, u.reason});
+  } else {
+    u.state = count_attempt ? OutboxState::kRelayed : row.state;
+    u.next_attempt = now + absl::Milliseconds(delay);
+    absl::MutexLock l(&mu_);
+    next_retry_ = std::min(next_retry_, u.next_attempt);
+  }
+  return up;
+}
+
+std::optional<Store::OutboxUpdate> Server::PrepareDelivery(const OutboxRow& row,
+                                                           const ConfView& conf, absl::Time now,
+                                                           Envelope* envelope,
+                                                           const axis::SecurityServer** peer) {
+  if (!envelope->ParseFromString(row.envelope)) {
+    return RetryLater(row, absl::DataLossError("stored envelope does not parse"), true, now);
   }
   if (ocsp_ != nullptr) {
-    absl::StatusOr<std::string> der = ocsp_->Get((*conf)->trust, now);
+    absl::StatusOr<std::string> der = ocsp_->Get(conf.trust, now);
     if (!der.ok()) {
-      retry(der.status(), false);
-      return;
+      return RetryLater(row, der.status(), false, now);
     }
-    envelope.set_ocsp_response(*der);
+    envelope->set_ocsp_response(*der);
   }
   absl::StatusOr<Identifier> to = ParseSubsystemId(row.recipient);
-  const axis::SecurityServer* peer = to.ok() ? (*conf)->ServerOf(*to) : nullptr;
-  if (peer == nullptr) {
-    retry(absl::NotFoundError(absl::StrCat(row.recipient, " has no security server")), true);
-    return;
+  *peer = to.ok() ? conf.ServerOf(*to) : nullptr;
+  if (*peer == nullptr) {
+    return RetryLater(row, absl::NotFoundError(absl::StrCat(row.recipient, " has no security server")),
+                      true, now);
   }
-  std::string peer_hex;
-  absl::StatusOr<Receipt> receipt = SendToPeer(peer->address(), envelope, row, &peer_hex);
-  now = absl::Now();
+  return std::nullopt;
+}
+
+Store::OutboxUpdate Server::SettleDelivery(const OutboxRow& row, const Envelope& envelope,
+                                           const axis::SecurityServer& peer,
+                                           absl::StatusOr<Receipt> receipt,
+                                           const std::string& peer_hex, const ConfView& conf,
+                                           absl::Time now) {
   if (receipt.ok()) {
     bool registered = false;
-    for (const std::string& h : peer->auth_cert_sha256()) {
+    for (const std::string& h : peer.auth_cert_sha256()) {
       registered = registered || HexOf(h) == peer_hex;
     }
     if (!registered) {
       receipt = absl::UnauthenticatedError(absl::StrCat(
-          "recipient server at ", peer->address(), " presented an unregistered certificate"));
+          "recipient server at ", peer.address(), " presented an unregistered certificate"));
     }
   }
   if (receipt.ok()) {
+    absl::StatusOr<Identifier> to = ParseSubsystemId(row.recipient);
     absl::StatusOr<ReceiptBody> body =
-        CheckReceipt(*receipt, **conf, row.message_id, signer::Sha256(envelope.header()),
-                     MemberOf(*to), now);
+        to.ok() ? CheckReceipt(*receipt, conf, row.message_id, signer::Sha256(envelope.header()),
+                               MemberOf(*to), now)
+                : absl::StatusOr<ReceiptBody>(to.status());
     if (!body.ok()) {
       receipt = body.status();
     }
@@ -321,44 +360,184 @@ void Server::DeliverOne(OutboxRow row) {
                      c == absl::StatusCode::kUnauthenticated;
     std::fprintf(stderr, "outbox: %s -> %s: %s\n", row.message_id.c_str(), row.recipient.c_str(),
                  std::string(receipt.status().message()).c_str());
-    if (permanent) {
-      OutboxRow u = row;
-      u.state = OutboxState::kFailed;
-      u.attempts = row.attempts + 1;
-      u.reason = absl::StrCat(absl::StatusCodeToString(c), ": ", receipt.status().message());
-      u.updated_at = now;
-      u.next_attempt = now;
-      absl::Status s = store_->UpdateOutbox(
-          u, {{static_cast<int>(LogEvent::kRefused), row.message_id, row.recipient, u.reason}});
-      if (!s.ok()) {
-        std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
-      }
-    } else {
+    if (!permanent) {
       if (c == absl::StatusCode::kUnavailable) {
         // Start the next attempt on a fresh channel: a channel whose peer
         // restarted can stay in reconnect back-off far longer than ours.
         absl::MutexLock l(&channels_mu_);
-        channels_.erase(peer->address());
+        channels_.erase(peer.address());
       }
-      retry(receipt.status(), true);
+      return RetryLater(row, receipt.status(), true, now);
     }
+    Store::OutboxUpdate up;
+    up.row = row;
+    up.row.payload.reset();
+    up.row.state = OutboxState::kFailed;
+    up.row.attempts = row.attempts + 1;
+    up.row.reason = absl::StrCat(absl::StatusCodeToString(c), ": ", receipt.status().message());
+    up.row.updated_at = now;
+    up.row.next_attempt = now;
+    up.log.push_back(
+        {static_cast<int>(LogEvent::kRefused), row.message_id, row.recipient, up.row.reason});
+    return up;
+  }
+  Store::OutboxUpdate up;
+  up.row = row;
+  up.row.payload.reset();
+  up.row.state = OutboxState::kDelivered;
+  up.row.attempts = row.attempts + 1;
+  up.row.reason.clear();
+  up.row.updated_at = now;
+  up.row.next_attempt = now;
+  up.row.receipt = receipt->SerializeAsString();
+  up.row.ocsp_response = envelope.ocsp_response();
+  up.log = {{static_cast<int>(LogEvent::kSent), row.message_id, row.recipient, envelope.header()},
+            {static_cast<int>(LogEvent::kReceipt), row.message_id, row.recipient, receipt->body()}};
+  return up;
+}
+
+void Server::SaveUpdates(const std::vector<Store::OutboxUpdate>& updates) {
+  if (updates.empty()) {
     return;
   }
-  OutboxRow u = row;
-  u.state = OutboxState::kDelivered;
-  u.attempts = row.attempts + 1;
-  u.reason.clear();
-  u.updated_at = now;
-  u.next_attempt = now;
-  u.receipt = receipt->SerializeAsString();
-  u.ocsp_response = envelope.ocsp_response();
-  absl::Status s = store_->UpdateOutbox(
-      u, {{static_cast<int>(LogEvent::kSent), row.message_id, row.recipient, envelope.header()},
-          {static_cast<int>(LogEvent::kReceipt), row.message_id, row.recipient, receipt->body()}});
+  absl::Status s = store_->UpdateOutboxes(updates);
   if (!s.ok()) {
     std::fprintf(stderr, "outbox: %s\n", std::string(s.message()).c_str());
   }
 }
 
+void Server::DeliverOne(OutboxRow row) {
+  absl::Time now = absl::Now();
+  absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);
+  if (!conf.ok()) {
+    SaveUpdates({RetryLater(row,
+                            absl::Status(conf.status().code(),
+                                         absl::StrCat("not relaying: ", conf.status().message())),
+                            false, now)});
+    return;
+  }
+  Envelope envelope;
+  const axis::SecurityServer* peer = nullptr;
+  if (std::optional<Store::OutboxUpdate> u = PrepareDelivery(row, **conf, now, &envelope, &peer)) {
+    SaveUpdates({std::move(*u)});
+    return;
+  }
+  std::string peer_hex;
+  absl::StatusOr<Receipt> receipt = SendToPeer(peer->address(), envelope, row, &peer_hex);
+  SaveUpdates(
+      {SettleDelivery(row, envelope, *peer, std::move(receipt), peer_hex, **conf, absl::Now())});
+}
+
+void Server::DeliverMany(std::vector<OutboxRow> rows) {
+  absl::Time now = absl::Now();
+  absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);
+  std::vector<Store::OutboxUpdate> updates;
+  if (!conf.ok()) {
+    absl::Status why(conf.status().code(), absl::StrCat("not relaying: ", conf.status().message()));
+    for (const OutboxRow& row : rows) {
+      updates.push_back(RetryLater(row, why, false, now));
+    }
+    SaveUpdates(updates);
+    return;
+  }
+  // The rows for the first row's server go in one call; any other (a
+  // member with several servers) goes on its own.
+  std::vector<size_t> batch;
+  std::vector<Envelope> envelopes(rows.size());
+  const axis::SecurityServer* peer = nullptr;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const axis::SecurityServer* p = nullptr;
+    if (std::optional<Store::OutboxUpdate> u =
+            PrepareDelivery(rows[i], **conf, now, &envelopes[i], &p)) {
+      updates.push_back(std::move(*u));
+    } else if (peer == nullptr || p->address() == peer->address()) {
+      peer = p;
+      batch.push_back(i);
+    } else {
+      DeliverOne(std::move(rows[i]));
+    }
+  }
+  if (!batch.empty()) {
+    std::string peer_hex;
+    std::vector<absl::StatusOr<Receipt>> receipts =
+        SendBatchToPeer(peer->address(), envelopes, rows, batch, &peer_hex);
+    absl::Time done = absl::Now();
+    for (size_t k = 0; k < batch.size(); ++k) {
+      size_t i = batch[k];
+      updates.push_back(SettleDelivery(rows[i], envelopes[i], *peer, std::move(receipts[k]),
+                                       peer_hex, **conf, done));
+    }
+  }
+  SaveUpdates(updates);
+}
+
+std::vector<absl::StatusOr<Receipt>> Server::SendBatchToPeer(const std::string& address,
+                                                             const std::vector<Envelope>& envelopes,
+                                                             const std::vector<OutboxRow>& rows,
+                                                             const std::vector<size_t>& which,
+                                                             std::string* peer_cert_hex) {
+  std::vector<absl::StatusOr<Receipt>> out;
+  DeliverBatchRequest req;
+  for (size_t i : which) {
+    Delivery* d = req.add_deliveries();
+    *d->mutable_envelope() = envelopes[i];
+    if (rows[i].payload != nullptr) {
+      d->set_payload(*rows[i].payload);
+      continue;
+    }
+    absl::StatusOr<std::optional<std::string>> p =
+        SmallPayload(rows[i].payload_sha256, rows[i].payload_size);
+    if (!p.ok() || !p->has_value()) {
+      // Not in the store after all: each on its own (Deliver streams files).
+      std::vector<absl::StatusOr<Receipt>> each;
+      for (size_t j : which) {
+        std::string hex;
+        each.push_back(SendToPeer(address, envelopes[j], rows[j], &hex));
+        if (!hex.empty()) {
+          *peer_cert_hex = hex;
+        }
+      }
+      return each;
+    }
+    d->set_payload(std::move(**p));
+  }
+  std::unique_ptr<Relay::Stub> stub = Relay::NewStub(ChannelFor(address));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  DeliverBatchResponse resp;
+  grpc::Status st = stub->DeliverBatch(&ctx, req, &resp);
+  if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    // A peer without DeliverBatch: one call each.
+    for (size_t j : which) {
+      std::string hex;
+      out.push_back(SendToPeer(address, envelopes[j], rows[j], &hex));
+      if (!hex.empty()) {
+        *peer_cert_hex = hex;
+      }
+    }
+    return out;
+  }
+  absl::Status whole = FromGrpcStatus(st);
+  if (whole.ok() && resp.results_size() != static_cast<int>(which.size())) {
+    whole = absl::InvalidArgumentError(absl::StrCat("deliver batch: ", resp.results_size(),
+                                                    " results for ", which.size(), " messages"));
+  }
+  if (whole.ok()) {
+    *peer_cert_hex = PeerCertHexOf(ctx);
+  }
+  for (size_t k = 0; k < which.size(); ++k) {
+    if (!whole.ok()) {
+      out.push_back(whole);
+      continue;
+    }
+    DeliveryResult* r = resp.mutable_results(static_cast<int>(k));
+    if (r->error_code() != 0) {
+      out.push_back(absl::Status(static_cast<absl::StatusCode>(r->error_code()), r->error_message()));
+    } else {
+      out.push_back(std::move(*r->mutable_receipt()));
+    }
+  }
+  return out;
+}
 
 }  // namespace axis::ss::internal

@@ -8,6 +8,7 @@
 #define AXIS_SECURITY_SERVER_SERVER_IMPL_H_
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -41,6 +42,11 @@ namespace axis::ss::internal {
 constexpr size_t kChunk = 1024 * 1024;
 // HTTP/2 stream window of our servers and the relay channel.
 constexpr int kWindow = 2 * 1024 * 1024;
+// Message ids one Ack call may take.
+constexpr size_t kMaxAckIds = 10000;
+// Rows one DeliverBatch carries, at most, and their payload bytes.
+constexpr size_t kRelayBatchMax = 64;
+constexpr uint64_t kRelayBatchBytes = 2 << 20;
 // Accepted rows queued for the relay workers directly by Send, at most.
 constexpr size_t kDirectQueueMax = 256;
 
@@ -95,6 +101,8 @@ class RelayService final : public Relay::Service {
   explicit RelayService(Server* s) : s_(s) {}
   grpc::Status Deliver(grpc::ServerContext* c, grpc::ServerReader<DeliverRequest>* r,
                        Receipt* out) override;
+  grpc::Status DeliverBatch(grpc::ServerContext* c, const DeliverBatchRequest* req,
+                            DeliverBatchResponse* out) override;
 
  private:
   Server* s_;
@@ -127,12 +135,45 @@ class Server : public SecurityServer {
   absl::StatusOr<ServerStatusResponse> DoServerStatus();
   // --- relay
   absl::StatusOr<Receipt> DoDeliver(grpc::ServerContext* c, grpc::ServerReader<DeliverRequest>* r);
+  absl::StatusOr<DeliverBatchResponse> DoDeliverBatch(grpc::ServerContext* c,
+                                                      const DeliverBatchRequest& req);
 
  private:
+  // NextChunk hands a delivery's payload chunks in order: true with a
+  // chunk, false at the end, an error for a malformed stream.
+  using NextChunk = std::function<absl::StatusOr<bool>(std::string* chunk)>;
+  // Arrival is a checked delivery: what to store, and the receipt to
+  // return once it is stored; or, for a re-delivery, the original receipt
+  // and nothing to store.
+  struct Arrival {
+    std::optional<Receipt> earlier;
+    InboxRow row;
+    std::optional<StatusRow> status;
+    std::vector<LogItem> log;
+    std::optional<Answer> answer;
+    Receipt receipt;
+  };
+  // Peer is the registered security server behind a relay call's TLS
+  // certificate (nullptr when none) and how the log names it.
+  struct Peer {
+    const axis::SecurityServer* server = nullptr;
+    std::string cert_sha256_hex;
+    std::string name;
+  };
   absl::Status AdmitNewDocuments(absl::Time now);
-  absl::StatusOr<Receipt> DeliverChecked(const std::string& peer_name, const ConfView& conf,
-                                         const Envelope& envelope,
-                                         grpc::ServerReader<DeliverRequest>* r);
+  Peer PeerOf(const grpc::ServerContext* c, const ConfView* conf);
+  // CheckSender checks that `peer` may deliver what `envelope` claims (a
+  // server of the sending member); INVALID_ARGUMENT/UNAUTHENTICATED.
+  absl::Status CheckSender(const Peer& peer, const EnvelopeHeader& claimed);
+  // CheckArrival runs the checks of one delivery in ARCHITECTURE.md's
+  // order (recipient, envelope, payload digest, access, document
+  // signatures, edXML) and builds what StoreArrivals keeps.
+  absl::StatusOr<Arrival> CheckArrival(const std::string& peer_name, const ConfView& conf,
+                                       const Envelope& envelope, const NextChunk& next);
+  // StoreArrivals keeps checked arrivals in one commit; a receipt (the
+  // original one for a message stored meanwhile by another call) or an
+  // error for each.
+  std::vector<absl::StatusOr<Receipt>> StoreArrivals(std::vector<Arrival>* arrivals);
   bool AccessAllowed(const Identifier& sender, const Identifier& recipient, const ConfView& conf);
   // VerifyDocumentSignatures verifies the XML signatures of the payload
   // `digest`, keeps the report beside it (and in `report_json`) and says
@@ -152,6 +193,33 @@ class Server : public SecurityServer {
   void DispatchLoop();
   void WorkerLoop();
   void DeliverOne(OutboxRow row);
+  // DeliverMany delivers rows for one member in one DeliverBatch call.
+  void DeliverMany(std::vector<OutboxRow> rows);
+  // PrepareDelivery parses the stored envelope, staples the OCSP response
+  // and finds the recipient's server; or the row's retry when it cannot.
+  std::optional<Store::OutboxUpdate> PrepareDelivery(const OutboxRow& row, const ConfView& conf,
+                                                     absl::Time now, Envelope* envelope,
+                                                     const axis::SecurityServer** peer);
+  // SettleDelivery turns a delivery's outcome into the row's update:
+  // delivered (receipt checked, peer registered), failed for good, or a
+  // retry with back-off.
+  Store::OutboxUpdate SettleDelivery(const OutboxRow& row, const Envelope& envelope,
+                                     const axis::SecurityServer& peer,
+                                     absl::StatusOr<Receipt> receipt, const std::string& peer_hex,
+                                     const ConfView& conf, absl::Time now);
+  // RetryLater is the update that schedules the row's next attempt (or
+  // gives up after max_attempts).
+  Store::OutboxUpdate RetryLater(const OutboxRow& row, const absl::Status& why,
+                                 bool count_attempt, absl::Time now);
+  void SaveUpdates(const std::vector<Store::OutboxUpdate>& updates);
+  std::vector<absl::StatusOr<Receipt>> SendBatchToPeer(const std::string& address,
+                                                       const std::vector<Envelope>& envelopes,
+                                                       const std::vector<OutboxRow>& rows,
+                                                       const std::vector<size_t>& which,
+                                                       std::string* peer_cert_hex);
+  // PeerCertHexOf is the SHA-256 (hex) of a finished call's server
+  // certificate, or "".
+  std::string PeerCertHexOf(const grpc::ClientContext& ctx);
   absl::StatusOr<Receipt> SendToPeer(const std::string& address, const Envelope& envelope,
                                      const OutboxRow& row, std::string* peer_cert_hex);
   absl::StatusOr<Receipt> FinishDeliver(grpc::ClientContext* ctx,

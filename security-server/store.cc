@@ -285,28 +285,13 @@ class SqliteStore : public Store {
     return std::optional<absl::Time>(FromMicros(s.Int(0)));
   }
 
-  absl::Status UpdateOutbox(const OutboxRow& r, const std::vector<LogItem>& log) override {
+  absl::Status UpdateOutboxes(const std::vector<OutboxUpdate>& updates) override {
     return Write([&](sqlite3* db) -> absl::Status {
-      // The stapled OCSP response is kept once (it is the same for many
-      // envelopes) and referred to by its SHA-256.
-      std::string ocsp_sha;
-      if (!r.ocsp_response.empty()) {
-        ocsp_sha = signer::Sha256(r.ocsp_response);
-        Stmt o(&stmts_, db, "INSERT OR IGNORE INTO ocsp_responses(sha256,der) VALUES(?,?)");
-        o.BindBlob(1, ocsp_sha).BindBlob(2, r.ocsp_response);
-        AXIS_RETURN_IF_ERROR(o.Run());
+      for (const OutboxUpdate& u : updates) {
+        AXIS_RETURN_IF_ERROR(UpdateOutboxRow(db, u.row));
+        AXIS_RETURN_IF_ERROR(AppendAll(db, u.log));
       }
-      Stmt s(&stmts_, db,
-             "UPDATE outbox SET state=?,attempts=?,next_attempt=?,reason=?,updated_at=?,"
-             "receipt=CASE WHEN length(?)>0 THEN ? ELSE receipt END,"
-             "ocsp_sha256=CASE WHEN length(?)>0 THEN ? ELSE ocsp_sha256 END "
-             "WHERE message_id=? AND recipient=?");
-      s.Bind(1, static_cast<int64_t>(r.state)).Bind(2, static_cast<int64_t>(r.attempts));
-      s.Bind(3, Micros(r.next_attempt)).Bind(4, r.reason).Bind(5, Micros(r.updated_at));
-      s.BindBlob(6, r.receipt).BindBlob(7, r.receipt).BindBlob(8, ocsp_sha).BindBlob(9, ocsp_sha);
-      s.Bind(10, r.message_id).Bind(11, r.recipient);
-      AXIS_RETURN_IF_ERROR(s.Run());
-      return AppendAll(db, log);
+      return absl::OkStatus();
     });
   }
 
@@ -322,36 +307,42 @@ class SqliteStore : public Store {
     return std::optional<InboxRow>(ReadInbox(s));
   }
 
-  absl::Status InsertInbox(const InboxRow& r, const std::optional<StatusRow>& status,
-                           const std::vector<LogItem>& log, const Answer* answer) override {
-    return Write([&](sqlite3* db) -> absl::Status {
-      if (answer != nullptr) {
-        AXIS_RETURN_IF_ERROR(InsertMessage(db, answer->message, answer->rows));
-      }
-      Stmt s(&stmts_, db,
-             "INSERT INTO inbox(message_id,recipient,sender,envelope_header,payload_sha256,"
-             "payload_size,document_type,content_type,dms_reference,in_reply_to,status_code,"
-             "status_text,received_at,report_json,receipt,acked) "
-             "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
-      s.Bind(1, r.message_id).Bind(2, r.recipient).Bind(3, r.sender).BindBlob(4, r.envelope_header);
-      s.BindBlob(5, r.payload_sha256).Bind(6, static_cast<int64_t>(r.payload_size));
-      s.Bind(7, r.document_type).Bind(8, r.content_type).Bind(9, r.dms_reference);
-      s.Bind(10, r.in_reply_to).Bind(11, r.status_code).Bind(12, r.status_text);
-      s.Bind(13, Micros(r.received_at)).Bind(14, r.report_json).BindBlob(15, r.receipt);
-      AXIS_RETURN_IF_ERROR(s.Run());
-      if (r.inline_payload.has_value()) {
-        AXIS_RETURN_IF_ERROR(PutPayload(db, r.payload_sha256, *r.inline_payload));
-      }
-      if (status.has_value()) {
-        Stmt t(&stmts_, db,
-               "INSERT OR IGNORE INTO statuses(message_id,recipient,code,text,status_message_id,at)"
-               " VALUES(?,?,?,?,?,?)");
-        t.Bind(1, status->message_id).Bind(2, status->recipient).Bind(3, status->code);
-        t.Bind(4, status->text).Bind(5, status->status_message_id).Bind(6, Micros(status->at));
-        AXIS_RETURN_IF_ERROR(t.Run());
-      }
-      return AppendAll(db, log);
-    });
+  std::vector<absl::Status> InsertInboxes(const std::vector<InboxInsert>& inserts) override {
+    std::vector<std::function<absl::Status(sqlite3*)>> fns;
+    fns.reserve(inserts.size());
+    for (const InboxInsert& in : inserts) {
+      fns.push_back([this, &in](sqlite3* db) -> absl::Status {
+        const InboxRow& r = *in.row;
+        if (in.answer != nullptr) {
+          AXIS_RETURN_IF_ERROR(InsertMessage(db, in.answer->message, in.answer->rows));
+        }
+        Stmt s(&stmts_, db,
+               "INSERT INTO inbox(message_id,recipient,sender,envelope_header,payload_sha256,"
+               "payload_size,document_type,content_type,dms_reference,in_reply_to,status_code,"
+               "status_text,received_at,report_json,receipt,acked) "
+               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
+        s.Bind(1, r.message_id).Bind(2, r.recipient).Bind(3, r.sender).BindBlob(4, r.envelope_header);
+        s.BindBlob(5, r.payload_sha256).Bind(6, static_cast<int64_t>(r.payload_size));
+        s.Bind(7, r.document_type).Bind(8, r.content_type).Bind(9, r.dms_reference);
+        s.Bind(10, r.in_reply_to).Bind(11, r.status_code).Bind(12, r.status_text);
+        s.Bind(13, Micros(r.received_at)).Bind(14, r.report_json).BindBlob(15, r.receipt);
+        AXIS_RETURN_IF_ERROR(s.Run());
+        if (r.inline_payload.has_value()) {
+          AXIS_RETURN_IF_ERROR(PutPayload(db, r.payload_sha256, *r.inline_payload));
+        }
+        if (in.status != nullptr && in.status->has_value()) {
+          const StatusRow& st = **in.status;
+          Stmt t(&stmts_, db,
+                 "INSERT OR IGNORE INTO statuses(message_id,recipient,code,text,status_message_id,"
+                 "at) VALUES(?,?,?,?,?,?)");
+          t.Bind(1, st.message_id).Bind(2, st.recipient).Bind(3, st.code);
+          t.Bind(4, st.text).Bind(5, st.status_message_id).Bind(6, Micros(st.at));
+          AXIS_RETURN_IF_ERROR(t.Run());
+        }
+        return in.log == nullptr ? absl::OkStatus() : AppendAll(db, *in.log);
+      });
+    }
+    return WriteMany(fns);
   }
 
   absl::StatusOr<std::vector<InboxRow>> PendingInbox(const std::string& recipient,
@@ -363,15 +354,17 @@ class SqliteStore : public Store {
     return ReadInboxRows(s);
   }
 
-  absl::Status AckInbox(const std::string& message_id, const std::string& recipient,
+  absl::Status AckInbox(const std::vector<InboxKey>& keys,
                         const std::vector<LogItem>& log) override {
     return Write([&](sqlite3* db) -> absl::Status {
-      Stmt s(&stmts_, db, "UPDATE inbox SET acked=1 WHERE message_id=? AND recipient=?");
-      s.Bind(1, message_id).Bind(2, recipient);
-      AXIS_RETURN_IF_ERROR(s.Run());
-      if (sqlite3_changes(db) == 0) {
-        return absl::NotFoundError(
-            absl::StrCat("message ", message_id, " is not in the inbox of ", recipient));
+      for (const InboxKey& k : keys) {
+        Stmt s(&stmts_, db, "UPDATE inbox SET acked=1 WHERE message_id=? AND recipient=?");
+        s.Bind(1, k.message_id).Bind(2, k.recipient);
+        AXIS_RETURN_IF_ERROR(s.Run());
+        if (sqlite3_changes(db) == 0) {
+          return absl::NotFoundError(
+              absl::StrCat("message ", k.message_id, " is not in the inbox of ", k.recipient));
+        }
       }
       return AppendAll(db, log);
     });
@@ -631,21 +624,72 @@ class SqliteStore : public Store {
 
   // Write queues `fn` for the committer thread, which runs every queued
   // function in one transaction (each in a savepoint) and commits once:
-  // concurrent writers share one fsync. `prepare`, when given, runs on the
+  // concurrent writers share one fsync.
+  // UpdateOutboxRow writes one OutboxUpdate's row (UpdateOutboxes).
+  absl::Status UpdateOutboxRow(sqlite3* db, const OutboxRow& r) {
+    // The stapled OCSP response is kept once (it is the same for many
+    // envelopes) and referred to by its SHA-256.
+    std::string ocsp_sha;
+    if (!r.ocsp_response.empty()) {
+      ocsp_sha = signer::Sha256(r.ocsp_response);
+      Stmt o(&stmts_, db, "INSERT OR IGNORE INTO ocsp_responses(sha256,der) VALUES(?,?)");
+      o.BindBlob(1, ocsp_sha).BindBlob(2, r.ocsp_response);
+      AXIS_RETURN_IF_ERROR(o.Run());
+    }
+    Stmt s(&stmts_, db,
+           "UPDATE outbox SET state=?,attempts=?,next_attempt=?,reason=?,updated_at=?,"
+           "receipt=CASE WHEN length(?)>0 THEN ? ELSE receipt END,"
+           "ocsp_sha256=CASE WHEN length(?)>0 THEN ? ELSE ocsp_sha256 END "
+           "WHERE message_id=? AND recipient=?");
+    s.Bind(1, static_cast<int64_t>(r.state)).Bind(2, static_cast<int64_t>(r.attempts));
+    s.Bind(3, Micros(r.next_attempt)).Bind(4, r.reason).Bind(5, Micros(r.updated_at));
+    s.BindBlob(6, r.receipt).BindBlob(7, r.receipt).BindBlob(8, ocsp_sha).BindBlob(9, ocsp_sha);
+    s.Bind(10, r.message_id).Bind(11, r.recipient);
+    return s.Run();
+  }
+
+  // Write is WriteMany of one function. `prepare`, when given, runs on the
   // committer thread before the transaction begins (outside db_mu_), for
-  // every write of the batch before any `fn`: AcceptMessage waits there for
-  // the batch signature, which all its batch's Sends then share.
+  // every write of the batch before any function: AcceptMessage waits there
+  // for the batch signature, which all its batch's Sends then share.
   absl::Status Write(const std::function<absl::Status(sqlite3*)>& fn,
                      const std::function<void()>* prepare = nullptr) {
-    Pending p;
-    p.fn = &fn;
-    p.prepare = prepare;
+    return WriteMany({fn}, prepare)[0];
+  }
+
+  // WriteMany runs each function in its own savepoint of one group-commit
+  // transaction and returns their statuses, in order: a function that fails
+  // leaves no trace and does not undo the others. `prepare`: as for Write,
+  // run once before the functions.
+  std::vector<absl::Status> WriteMany(const std::vector<std::function<absl::Status(sqlite3*)>>& fns,
+                                      const std::function<void()>* prepare = nullptr) {
+    std::vector<Pending> ps(fns.size());
+    if (!ps.empty()) {
+      ps[0].prepare = prepare;
+    }
     {
       absl::MutexLock l(&queue_mu_);
-      queue_.push_back(&p);
-      queue_mu_.Await(absl::Condition(&p.done));
+      for (size_t i = 0; i < fns.size(); ++i) {
+        ps[i].fn = &fns[i];
+        queue_.push_back(&ps[i]);
+      }
+      queue_mu_.Await(absl::Condition(
+          +[](std::vector<Pending>* v) {
+            for (const Pending& p : *v) {
+              if (!p.done) {
+                return false;
+              }
+            }
+            return true;
+          },
+          &ps));
     }
-    return p.status;
+    std::vector<absl::Status> out;
+    out.reserve(ps.size());
+    for (Pending& p : ps) {
+      out.push_back(std::move(p.status));
+    }
+    return out;
   }
 
   struct Pending {

@@ -152,28 +152,57 @@ class Store {
   // any.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDue(absl::Time after) = 0;
 
-  // UpdateOutbox sets state, attempts, next attempt, reason and (when not
-  // empty) the receipt of one row, with log records.
-  virtual absl::Status UpdateOutbox(const OutboxRow& row, const std::vector<LogItem>& log) = 0;
+  // OutboxUpdate is one row's new state with its log records.
+  struct OutboxUpdate {
+    OutboxRow row;
+    std::vector<LogItem> log;
+  };
+  // UpdateOutboxes sets state, attempts, next attempt, reason and (when not
+  // empty) the receipt and stapled OCSP response of each row, with its log
+  // records, in one transaction.
+  virtual absl::Status UpdateOutboxes(const std::vector<OutboxUpdate>& updates) = 0;
+  // UpdateOutbox is UpdateOutboxes of one row.
+  absl::Status UpdateOutbox(const OutboxRow& row, const std::vector<LogItem>& log) {
+    return UpdateOutboxes({{row, log}});
+  }
 
   // FindInbox returns the inbox row, or nullopt.
   virtual absl::StatusOr<std::optional<InboxRow>> FindInbox(const std::string& message_id,
                                                             const std::string& recipient) = 0;
 
-  // InsertInbox stores a received message (and, for a business status about
+  // InboxInsert is a received message (and, for a business status about
   // one of our messages, the status row; and `answer`, when given, as
-  // AcceptMessage would) with the log records, atomically. ALREADY_EXISTS
-  // when (message_id, recipient) is there already.
-  virtual absl::Status InsertInbox(const InboxRow& row, const std::optional<StatusRow>& status,
-                                   const std::vector<LogItem>& log,
-                                   const Answer* answer = nullptr) = 0;
+  // AcceptMessage would) with its log records.
+  struct InboxInsert {
+    const InboxRow* row = nullptr;
+    const std::optional<StatusRow>* status = nullptr;  // nullptr: none
+    const std::vector<LogItem>* log = nullptr;
+    const Answer* answer = nullptr;
+  };
+  // InsertInboxes stores each insert atomically, all in one commit, and
+  // returns a status per insert: ALREADY_EXISTS when its (message_id,
+  // recipient) is there already (then nothing of it is stored; the others
+  // are).
+  virtual std::vector<absl::Status> InsertInboxes(const std::vector<InboxInsert>& inserts) = 0;
+  // InsertInbox is InsertInboxes of one.
+  absl::Status InsertInbox(const InboxRow& row, const std::optional<StatusRow>& status,
+                           const std::vector<LogItem>& log, const Answer* answer = nullptr) {
+    return InsertInboxes({{&row, &status, &log, answer}})[0];
+  }
 
   // PendingInbox lists unacknowledged messages for `recipient`, oldest first.
   virtual absl::StatusOr<std::vector<InboxRow>> PendingInbox(const std::string& recipient,
                                                              int limit) = 0;
 
-  // AckInbox marks a message acknowledged; NOT_FOUND when not in the inbox.
-  virtual absl::Status AckInbox(const std::string& message_id, const std::string& recipient,
+  // InboxKey names one inbox row.
+  struct InboxKey {
+    std::string message_id;
+    std::string recipient;
+  };
+  // AckInbox marks messages acknowledged and appends `log`, in one
+  // transaction: NOT_FOUND naming the first message not in its recipient's
+  // inbox, and then nothing changes.
+  virtual absl::Status AckInbox(const std::vector<InboxKey>& keys,
                                 const std::vector<LogItem>& log) = 0;
 
   // InboxById lists inbox rows of a message id (any recipient).

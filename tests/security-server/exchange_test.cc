@@ -199,6 +199,45 @@ TEST_F(ExchangeTest, RecipientRefusesAnEdxmlDocumentWhoseFromIsNotTheSendingMemb
   EXPECT_THAT(inbox.out, ::testing::Not(HasSubstr(id)));
 }
 
+TEST_F(ExchangeTest, OneAckTakesSeveralMessagesOffThePendingSetOrNoneOfThem) {
+  StartServer("vpcp");
+  StartServer("mic");
+  const Agency& mic = agencies_["mic"];
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(SendBytes("vpcp", "mic"));
+    ASSERT_FALSE(ids.back().empty());
+  }
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(WaitForState("vpcp", id, mic.subsystem, RecipientStatus::DELIVERED,
+                             absl::Seconds(20)));
+  }
+  auto pending = [&] {
+    return Axis("mic", {"inbox", "--server", mic.gateway(), "--subsystem", mic.subsystem}).out;
+  };
+  // One id that is not in the inbox: nothing is acknowledged.
+  std::string unknown = "00000000000000000000000000000000";
+  auto refused = Axis("mic", {"ack", "--server", mic.gateway(), ids[0], unknown, ids[1]});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.err, HasSubstr(unknown));
+  EXPECT_THAT(refused.err, HasSubstr("is not in this client's inbox"));
+  std::string still = pending();
+  for (const std::string& id : ids) {
+    EXPECT_THAT(still, HasSubstr(id));
+  }
+  // All three in one call.
+  auto ack = Axis("mic", {"ack", "--server", mic.gateway(), ids[0], ids[1], ids[2]});
+  ASSERT_EQ(ack.exit_code, 0) << ack.err;
+  std::string after = pending();
+  for (const std::string& id : ids) {
+    EXPECT_THAT(after, ::testing::Not(HasSubstr(id)));
+    StatusResponse st = StatusOf("mic", id);  // the recipient's server knows
+    const RecipientStatus* r = For(st, mic.subsystem);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->state(), RecipientStatus::ACKNOWLEDGED) << id;
+  }
+}
+
 TEST_F(ExchangeTest, AgenciesListsTheDirectoryFromTheGlobalConfiguration) {
   StartServer("vpcp");
   auto r = Axis("vpcp", {"agencies", "--server", agencies_["vpcp"].gateway()});

@@ -9,6 +9,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "security-server/store.h"
 #include "security-server/trust.h"
 #include "signer/ocsp.h"
 #include "tests/security-server/ss_fixture.h"
@@ -64,16 +65,22 @@ class RelayTest : public SecurityServerFixture {
     return {PkiPath("agencies/vpcp/seal.key.pem"), PkiPath("agencies/vpcp/seal.cert.pem")};
   }
 
-  // Deliver sends `e` and `payload` to mic's relay as the TLS client
-  // `tls` (a path prefix below pki-testdata, without .cert.pem/.key.pem).
-  grpc::Status Deliver(const Envelope& e, const std::string& payload, const std::string& tls,
-                       Receipt* receipt) {
+  // RelayStub calls mic's relay as the TLS client `tls` (a path prefix
+  // below pki-testdata, without .cert.pem/.key.pem).
+  std::unique_ptr<Relay::Stub> RelayStub(const std::string& tls) {
     grpc::SslCredentialsOptions o;
     o.pem_root_certs = Slurp(PkiPath("ca-bundle.pem"));
     o.pem_cert_chain = Slurp(PkiPath(tls + ".cert.pem"));
     o.pem_private_key = Slurp(PkiPath(tls + ".key.pem"));
-    auto stub = Relay::NewStub(grpc::CreateChannel(
+    return Relay::NewStub(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", agencies_["mic"].relay_port), grpc::SslCredentials(o)));
+  }
+
+  // Deliver sends `e` and `payload` to mic's relay as the TLS client
+  // `tls` (a path prefix below pki-testdata, without .cert.pem/.key.pem).
+  grpc::Status Deliver(const Envelope& e, const std::string& payload, const std::string& tls,
+                       Receipt* receipt) {
+    auto stub = RelayStub(tls);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     auto w = stub->Deliver(&ctx, receipt);
@@ -87,6 +94,21 @@ class RelayTest : public SecurityServerFixture {
       }
     }
     return w->Finish();
+  }
+
+  // DeliverBatch sends `deliveries` to mic's relay in one call as `tls`.
+  grpc::Status DeliverBatch(const std::vector<std::pair<Envelope, std::string>>& deliveries,
+                            const std::string& tls, DeliverBatchResponse* out) {
+    auto stub = RelayStub(tls);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    DeliverBatchRequest req;
+    for (const auto& [e, payload] : deliveries) {
+      Delivery* d = req.add_deliveries();
+      *d->mutable_envelope() = e;
+      d->set_payload(payload);
+    }
+    return stub->DeliverBatch(&ctx, req, out);
   }
 
   // MicInboxIsEmpty: nothing was stored as accepted.
@@ -115,6 +137,63 @@ TEST_F(RelayTest, GoodDeliveryGetsASignedReceiptAndARedeliveryTheSameOne) {
   auto r = Axis("mic", {"inbox", "--server", mic.gateway(), "--subsystem", mic.subsystem});
   std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
   EXPECT_EQ(lines.size(), 1u) << r.out;
+}
+
+TEST_F(RelayTest, ABatchIsAnsweredMessageByMessageAndKeepsOnlyTheGoodOnesOnce) {
+  StartServer("mic");
+  std::string a_payload = "first", c_payload = "third";
+  std::string big(Spool::kInlineMax + 1, 'b');
+  Envelope a = MakeEnvelope(a_payload, VpcpSeal());
+  Envelope b = MakeEnvelope("what the envelope says", VpcpSeal());
+  Envelope c = MakeEnvelope(c_payload, VpcpSeal());
+  Envelope d = MakeEnvelope(big, VpcpSeal());
+  DeliverBatchResponse resp;
+  grpc::Status s = DeliverBatch({{a, a_payload}, {b, "other bytes"}, {c, c_payload}, {a, a_payload},
+                                 {d, big}},
+                                "agencies/vpcp/server", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message() << Slurp(agencies_["mic"].log_path);
+  ASSERT_EQ(resp.results_size(), 5);
+  // a and c: receipts for their own envelopes.
+  for (int i : {0, 2}) {
+    EXPECT_EQ(resp.results(i).error_code(), 0) << resp.results(i).error_message();
+    ReceiptBody body;
+    ASSERT_TRUE(body.ParseFromString(resp.results(i).receipt().body()));
+    EXPECT_EQ(body.envelope_sha256(), signer::Sha256((i == 0 ? a : c).header()));
+  }
+  // b: the digest mismatch, as Deliver would say it.
+  EXPECT_EQ(resp.results(1).error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(resp.results(1).error_message(), HasSubstr("payload digest mismatch"));
+  // a again in the same call: a's one receipt, a stored once.
+  EXPECT_EQ(resp.results(3).error_code(), 0) << resp.results(3).error_message();
+  EXPECT_EQ(resp.results(3).receipt().SerializeAsString(),
+            resp.results(0).receipt().SerializeAsString());
+  // d: too big for a batch (Deliver streams it).
+  EXPECT_EQ(resp.results(4).error_code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(resp.results(4).error_message(), HasSubstr("a batched payload is at most"));
+  const Agency& mic = agencies_["mic"];
+  auto r = Axis("mic", {"inbox", "--server", mic.gateway(), "--subsystem", mic.subsystem});
+  std::vector<std::string> lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  EXPECT_EQ(lines.size(), 2u) << r.out;
+
+  // A later Deliver of a gets the receipt the batch gave.
+  Receipt again;
+  s = Deliver(a, a_payload, "agencies/vpcp/server", &again);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(again.SerializeAsString(), resp.results(0).receipt().SerializeAsString());
+}
+
+TEST_F(RelayTest, ABatchFromAPeerThatIsNotARegisteredSecurityServerIsRefusedWhole) {
+  StartServer("mic");
+  std::string payload = "x";
+  DeliverBatchResponse resp;
+  grpc::Status s = DeliverBatch({{MakeEnvelope(payload, VpcpSeal()), payload}},
+                                "agencies/vpcp/dms", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(s.error_message(), HasSubstr("not a registered security server"));
+  s = DeliverBatch({}, "agencies/vpcp/server", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("a batch carries 1 to 256 messages"));
+  ExpectMicInboxEmpty();
 }
 
 TEST_F(RelayTest, RefusesAPeerThatIsNotARegisteredSecurityServer) {

@@ -431,7 +431,8 @@ absl::StatusOr<Server::Arrival> Server::CheckArrival(const std::string& peer_nam
   *body.mutable_received_at() = ToProtoTime(now);
   *body.mutable_sender() = h.sender();
   *body.mutable_recipient() = h.recipient();
-  AXIS_ASSIGN_OR_RETURN(a.receipt, MakeReceipt(body, *receipt_signer_));
+  // Signed in StoreArrivals, with the other arrivals' receipts.
+  a.receipt.set_body(body.SerializeAsString());
   InboxRow& row = a.row;
   row.message_id = h.message_id();
   row.recipient = recipient;
@@ -450,7 +451,6 @@ absl::StatusOr<Server::Arrival> Server::CheckArrival(const std::string& peer_nam
   row.status_text = h.status_text();
   row.received_at = now;
   row.report_json = report_json;
-  row.receipt = a.receipt.SerializeAsString();
   std::optional<StatusRow>& status = a.status;
   std::vector<LogItem>& log = a.log;
   log = {{static_cast<int>(LogEvent::kReceived), h.message_id(), peer_name,
@@ -487,6 +487,18 @@ absl::StatusOr<Server::Arrival> Server::CheckArrival(const std::string& peer_nam
 }
 
 std::vector<absl::StatusOr<Receipt>> Server::StoreArrivals(std::vector<Arrival>* arrivals) {
+  // All receipts of the call under one batch signature (with whatever other
+  // receipts are waiting): the sender then verifies one signature for them.
+  std::vector<Receipt*> receipts;
+  for (Arrival& a : *arrivals) {
+    receipts.push_back(&a.receipt);
+  }
+  if (absl::Status s = SignReceipts(receipts, *receipt_signer_); !s.ok()) {
+    return std::vector<absl::StatusOr<Receipt>>(arrivals->size(), s);
+  }
+  for (Arrival& a : *arrivals) {
+    a.row.receipt = a.receipt.SerializeAsString();
+  }
   std::vector<Store::InboxInsert> inserts;
   inserts.reserve(arrivals->size());
   for (const Arrival& a : *arrivals) {

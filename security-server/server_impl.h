@@ -151,7 +151,7 @@ class Server : public SecurityServer {
     std::optional<StatusRow> status;
     std::vector<LogItem> log;
     std::optional<Answer> answer;
-    Receipt receipt;
+    Receipt receipt;  // its body; StoreArrivals signs it (and sets row.receipt)
   };
   // Peer is the registered security server behind a relay call's TLS
   // certificate (nullptr when none) and how the log names it.
@@ -170,9 +170,9 @@ class Server : public SecurityServer {
   // signatures, edXML) and builds what StoreArrivals keeps.
   absl::StatusOr<Arrival> CheckArrival(const std::string& peer_name, const ConfView& conf,
                                        const Envelope& envelope, const NextChunk& next);
-  // StoreArrivals keeps checked arrivals in one commit; a receipt (the
-  // original one for a message stored meanwhile by another call) or an
-  // error for each.
+  // StoreArrivals signs the arrivals' receipts in one batch and keeps the
+  // arrivals in one commit; a receipt (the original one for a message
+  // stored meanwhile by another call) or an error for each.
   std::vector<absl::StatusOr<Receipt>> StoreArrivals(std::vector<Arrival>* arrivals);
   bool AccessAllowed(const Identifier& sender, const Identifier& recipient, const ConfView& conf);
   // VerifyDocumentSignatures verifies the XML signatures of the payload

@@ -637,15 +637,28 @@ absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const Co
   return out;
 }
 
-absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, BatchSigner& signer) {
+absl::Status SignReceipts(const std::vector<Receipt*>& receipts, BatchSigner& signer) {
   if (signer.kind() != BatchKind::kReceipt) {
     return absl::InternalError("receipts need a receipt batch signer");
   }
+  std::vector<std::string> leaves;
+  leaves.reserve(receipts.size());
+  for (const Receipt* r : receipts) {
+    leaves.push_back(r->body());
+  }
+  AXIS_ASSIGN_OR_RETURN(std::vector<BatchProof> proofs, signer.SignAll(leaves));
+  for (size_t i = 0; i < receipts.size(); ++i) {
+    SetProof(proofs[i], receipts[i]);
+    receipts[i]->clear_cert_chain_der();
+    AddChain(signer.key(), receipts[i]);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, BatchSigner& signer) {
   Receipt r;
   r.set_body(body.SerializeAsString());
-  AXIS_ASSIGN_OR_RETURN(BatchProof proof, signer.Sign(r.body()));
-  SetProof(proof, &r);
-  AddChain(signer.key(), &r);
+  AXIS_RETURN_IF_ERROR(SignReceipts({&r}, signer));
   return r;
 }
 

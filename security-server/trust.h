@@ -259,6 +259,13 @@ absl::StatusOr<CheckedEnvelope> CheckEnvelope(const Envelope& envelope, const Co
 // signed.
 absl::StatusOr<Receipt> MakeReceipt(const ReceiptBody& body, BatchSigner& signer);
 
+// SignReceipts signs `receipts` (their bodies set: serialized ReceiptBodies)
+// together, in one batch of `signer` (a receipt batch signer) when there are
+// at most its max_batch, adding each one's proof and the chain. The
+// receipts of one relay batch so cost one signature, and the sender one
+// verification (its memo). Blocks while an earlier batch is being signed.
+absl::Status SignReceipts(const std::vector<Receipt*>& receipts, BatchSigner& signer);
+
 // CheckReceipt verifies a receipt for (message id, envelope hash) from the
 // member `recipient_member`: chain to the conf's trust store, OU, the body
 // in the signed receipt batch and the batch signature, and contents.

@@ -259,5 +259,38 @@ TEST_F(TrustTest, ReceiptsAreBatchSignedAndCheckedAndATamperedBodyIsRefused) {
               HasSubstr("receipt signature does not verify: batch signature does not verify"));
 }
 
+TEST_F(TrustTest, ReceiptsSignedTogetherShareOneSignatureAndEachChecksOut) {
+  std::vector<Envelope> sealed = Sealed();
+  ASSERT_EQ(sealed.size(), 3u);
+  std::vector<Receipt> receipts(3);
+  std::vector<Receipt*> pointers;
+  for (size_t i = 0; i < 3; ++i) {
+    ReceiptBody body;
+    body.set_message_id(absl::StrCat("message ", i));
+    body.set_envelope_sha256(signer::Sha256(sealed[i].header()));
+    *body.mutable_received_at() = ToProtoTime(absl::Now());
+    *body.mutable_sender() = Id(kVpcp);
+    *body.mutable_recipient() = Id(kMic);
+    receipts[i].set_body(body.SerializeAsString());
+    pointers.push_back(&receipts[i]);
+  }
+  ASSERT_TRUE(SignReceipts(pointers, receipts_).ok());
+  EXPECT_EQ(receipts_.stats().signatures, 1u);
+  Identifier mic_member = *ParseMemberId("VN/GOV/000.00.00.G12");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(receipts[i].batch_count(), 3u);
+    EXPECT_EQ(receipts[i].batch_index(), i);
+    EXPECT_EQ(receipts[i].cert_chain_der_size(), 2);
+    absl::StatusOr<ReceiptBody> ok =
+        CheckReceipt(receipts[i], *conf_, absl::StrCat("message ", i),
+                     signer::Sha256(sealed[i].header()), mic_member, absl::Now());
+    EXPECT_TRUE(ok.ok()) << i << ": " << ok.status();
+  }
+  // A receipt for another message of the batch is still refused.
+  absl::StatusOr<ReceiptBody> other = CheckReceipt(
+      receipts[1], *conf_, "message 0", signer::Sha256(sealed[0].header()), mic_member, absl::Now());
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("another message or envelope"));
+}
+
 }  // namespace
 }  // namespace axis::ss

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <openssl/x509.h>
@@ -92,7 +93,8 @@ class BatchSigner {
   class Ticket {
    public:
     Ticket() = default;
-    Ticket(Ticket&& other) noexcept = default;
+    Ticket(Ticket&& other) noexcept
+        : signer_(std::exchange(other.signer_, nullptr)), parts_(std::move(other.parts_)) {}
     Ticket& operator=(Ticket&& other) noexcept;
     ~Ticket();
 

@@ -622,9 +622,6 @@ class SqliteStore : public Store {
     return absl::OkStatus();
   }
 
-  // Write queues `fn` for the committer thread, which runs every queued
-  // function in one transaction (each in a savepoint) and commits once:
-  // concurrent writers share one fsync.
   // UpdateOutboxRow writes one OutboxUpdate's row (UpdateOutboxes).
   absl::Status UpdateOutboxRow(sqlite3* db, const OutboxRow& r) {
     // The stapled OCSP response is kept once (it is the same for many
@@ -648,7 +645,9 @@ class SqliteStore : public Store {
     return s.Run();
   }
 
-  // Write is WriteMany of one function. `prepare`, when given, runs on the
+  // Write queues `fn` for the committer thread, which runs every queued
+  // function in one transaction (each in a savepoint) and commits once:
+  // concurrent writers share one fsync. `prepare`, when given, runs on the
   // committer thread before the transaction begins (outside db_mu_), for
   // every write of the batch before any function: AcceptMessage waits there
   // for the batch signature, which all its batch's Sends then share.

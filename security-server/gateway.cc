@@ -207,7 +207,7 @@ void Server::Enqueue(std::vector<OutboxRow> rows) {
       break;
     }
     if (inflight_.insert({o.message_id, o.recipient}).second) {
-      queue_.push_back(std::move(o));
+      queue_.Push(std::move(o));
     }
   }
 }

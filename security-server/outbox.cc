@@ -54,7 +54,7 @@ void Server::DispatchLoop() {
       if (due.ok()) {
         for (OutboxRow& row : *due) {
           if (inflight_.insert({row.message_id, row.recipient}).second) {
-            queue_.push_back(std::move(row));
+            queue_.Push(std::move(row));
           }
         }
       }
@@ -86,59 +86,31 @@ void Server::DispatchLoop() {
   }
 }
 
-namespace {
-
-// MemberPart is the member of a recipient subsystem id (its text up to
-// the last '/'): rows for one member go to the same security server.
-absl::string_view MemberPart(absl::string_view recipient) {
-  size_t slash = recipient.rfind('/');
-  return slash == absl::string_view::npos ? recipient : recipient.substr(0, slash);
-}
-
-}  // namespace
-
 void Server::WorkerLoop() {
   while (true) {
-    std::vector<OutboxRow> rows;
+    RelayQueue::Call call;
     {
       absl::MutexLock l(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stopping_ || !queue_.empty();
+        return stopping_ || queue_.Runnable();
       };
       mu_.Await(absl::Condition(&ready));
       if (stopping_) {
         return;
       }
-      rows.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-      // Small payloads queued for the same member go along in one
-      // DeliverBatch: a queue forms only under load, so a lone document
-      // waits for nothing.
-      if (rows[0].payload_size <= Spool::kInlineMax) {
-        uint64_t bytes = rows[0].payload_size;
-        const absl::string_view member = MemberPart(rows[0].recipient);
-        for (auto it = queue_.begin(); it != queue_.end() && rows.size() < kRelayBatchMax;) {
-          if (it->payload_size <= Spool::kInlineMax && MemberPart(it->recipient) == member &&
-              bytes + it->payload_size <= kRelayBatchBytes) {
-            bytes += it->payload_size;
-            rows.push_back(std::move(*it));
-            it = queue_.erase(it);
-          } else {
-            ++it;
-          }
-        }
-      }
+      call = queue_.Take(kRelayBatchMax, kRelayBatchBytes);
     }
     std::vector<std::pair<std::string, std::string>> keys;
-    for (const OutboxRow& r : rows) {
+    for (const OutboxRow& r : call.rows) {
       keys.emplace_back(r.message_id, r.recipient);
     }
-    if (rows.size() == 1) {
-      DeliverOne(std::move(rows[0]));
-    } else {
-      DeliverMany(std::move(rows));
+    if (call.rows.size() == 1) {
+      DeliverOne(std::move(call.rows[0]));
+    } else if (!call.rows.empty()) {
+      DeliverMany(std::move(call.rows));
     }
     absl::MutexLock l(&mu_);
+    queue_.Done(call);
     for (const auto& k : keys) {
       inflight_.erase(k);
     }

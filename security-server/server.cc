@@ -192,6 +192,13 @@ absl::Status Server::Init() {
     }
   }
   int workers = config_.relay_workers() == 0 ? 8 : static_cast<int>(config_.relay_workers());
+  {
+    absl::MutexLock l(&mu_);
+    queue_ = RelayQueue(config_.relay_calls_per_peer() == 0
+                            ? 1
+                            : static_cast<int>(config_.relay_calls_per_peer()),
+                        Spool::kInlineMax);
+  }
   threads_.emplace_back([this] { DispatchLoop(); });
   for (int i = 0; i < workers; ++i) {
     threads_.emplace_back([this] { WorkerLoop(); });

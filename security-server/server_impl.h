@@ -28,6 +28,7 @@
 #include "edxml/message.h"
 #include "security_server.grpc.pb.h"
 #include "security-server/audit_service.h"
+#include "security-server/relay_queue.h"
 #include "security-server/batch_signer.h"
 #include "security-server/server.h"
 #include "security-server/store.h"
@@ -272,7 +273,7 @@ class Server : public SecurityServer {
   bool undispatched_ ABSL_GUARDED_BY(mu_) = true;
   // The earliest retry the dispatcher knows of.
   absl::Time next_retry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  std::deque<OutboxRow> queue_ ABSL_GUARDED_BY(mu_);
+  RelayQueue queue_ ABSL_GUARDED_BY(mu_){1, Spool::kInlineMax};
   std::set<std::pair<std::string, std::string>> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_;

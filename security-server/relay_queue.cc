@@ -1,0 +1,109 @@
+// relay_queue.cc: RelayQueue.
+#include "security-server/relay_queue.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace axis::ss {
+
+RelayQueue::RelayQueue(int small_calls_per_member, uint64_t small_max)
+    : small_calls_per_member_(std::max(1, small_calls_per_member)), small_max_(small_max) {}
+
+std::string RelayQueue::MemberOf(const std::string& recipient) {
+  size_t slash = recipient.rfind('/');
+  return slash == std::string::npos ? recipient : recipient.substr(0, slash);
+}
+
+void RelayQueue::Push(OutboxRow row) {
+  Member& m = members_[MemberOf(row.recipient)];
+  if (row.payload_size <= small_max_) {
+    ++m.small_rows;
+  }
+  m.rows.push_back(std::move(row));
+  ++size_;
+}
+
+bool RelayQueue::Runnable(const Member& m) const {
+  bool has_large = m.rows.size() > m.small_rows;
+  return has_large || (m.small_rows > 0 && m.small_calls < small_calls_per_member_);
+}
+
+bool RelayQueue::Runnable() const {
+  for (const auto& [name, m] : members_) {
+    if (Runnable(m)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+RelayQueue::Call RelayQueue::Take(size_t max_rows, uint64_t max_bytes) {
+  Call call;
+  if (members_.empty()) {
+    return call;
+  }
+  // Round robin: the first runnable member after the last one served.
+  auto start = members_.upper_bound(last_served_);
+  if (start == members_.end()) {
+    start = members_.begin();
+  }
+  auto it = start;
+  while (!Runnable(it->second)) {
+    ++it;
+    if (it == members_.end()) {
+      it = members_.begin();
+    }
+    if (it == start) {
+      return call;
+    }
+  }
+  Member& m = it->second;
+  call.member = it->first;
+  last_served_ = it->first;
+  const bool small_ok = m.small_rows > 0 && m.small_calls < small_calls_per_member_;
+  const bool front_small = m.rows.front().payload_size <= small_max_;
+  if (small_ok && front_small) {
+    call.small = true;
+    ++m.small_calls;
+    uint64_t bytes = 0;
+    for (auto r = m.rows.begin(); r != m.rows.end() && call.rows.size() < max_rows;) {
+      if (r->payload_size > small_max_) {
+        ++r;
+        continue;
+      }
+      if (!call.rows.empty() && bytes + r->payload_size > max_bytes) {
+        break;
+      }
+      bytes += r->payload_size;
+      call.rows.push_back(std::move(*r));
+      r = m.rows.erase(r);
+      --m.small_rows;
+    }
+  } else {
+    auto r = std::find_if(m.rows.begin(), m.rows.end(),
+                          [&](const OutboxRow& o) { return o.payload_size > small_max_; });
+    call.rows.push_back(std::move(*r));
+    m.rows.erase(r);
+  }
+  size_ -= call.rows.size();
+  if (m.rows.empty() && m.small_calls == 0) {
+    members_.erase(it);
+  }
+  return call;
+}
+
+void RelayQueue::Done(const Call& call) {
+  if (!call.small) {
+    return;
+  }
+  auto it = members_.find(call.member);
+  if (it == members_.end()) {
+    return;
+  }
+  --it->second.small_calls;
+  if (it->second.rows.empty() && it->second.small_calls == 0) {
+    members_.erase(it);
+  }
+}
+
+}  // namespace axis::ss

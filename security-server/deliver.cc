@@ -25,15 +25,26 @@ namespace axis::ss::internal {
 // ---------------------------------------------------------------------------
 // Relay (recipient side)
 
-absl::Status Server::Refuse(const std::string& id, const std::string& peer, const absl::Status& why) {
+LogItem Server::RefusalRecord(const std::string& id, const std::string& peer,
+                              const absl::Status& why) {
   std::fprintf(stderr, "relay: refused message %s from %s: %s\n", id.c_str(), peer.c_str(),
                std::string(why.message()).c_str());
-  absl::Status s = store_->AppendLogOnly(
-      {{static_cast<int>(LogEvent::kRefused), id, peer,
-        absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message())}});
+  return {static_cast<int>(LogEvent::kRefused), id, peer,
+          absl::StrCat(absl::StatusCodeToString(why.code()), ": ", why.message())};
+}
+
+void Server::LogRefusals(const std::vector<LogItem>& records) {
+  if (records.empty()) {
+    return;
+  }
+  absl::Status s = store_->AppendLogOnly(records);
   if (!s.ok()) {
     std::fprintf(stderr, "relay: cannot log refusal: %s\n", std::string(s.message()).c_str());
   }
+}
+
+absl::Status Server::Refuse(const std::string& id, const std::string& peer, const absl::Status& why) {
+  LogRefusals({RefusalRecord(id, peer, why)});
   return why;
 }
 
@@ -243,20 +254,12 @@ absl::StatusOr<DeliverBatchResponse> Server::DoDeliverBatch(grpc::ServerContext*
   constexpr int kMaxDeliveries = 256;
   absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(absl::Now());
   Peer peer = PeerOf(c, conf.ok() ? conf->get() : nullptr);
-  // A refusal of the whole call is logged for each message it carried.
+  // A call refused whole is one log record naming its size, whatever it
+  // carries: anyone with a certificate of the PKI can reach this port, and
+  // a record per entry would let one call write millions of them.
   auto refuse_all = [&](const absl::Status& why) {
-    for (const Delivery& d : req.deliveries()) {
-      EnvelopeHeader claimed;
-      (void)claimed.ParseFromString(d.envelope().header());
-      (void)Refuse(claimed.message_id(), peer.name, why);
-    }
-    return why;
+    return Refuse(absl::StrCat("(a batch of ", req.deliveries_size(), ")"), peer.name, why);
   };
-  if (req.deliveries_size() == 0 || req.deliveries_size() > kMaxDeliveries) {
-    return refuse_all(absl::InvalidArgumentError(absl::StrCat(
-        "deliver: a batch carries 1 to ", kMaxDeliveries, " messages, not ",
-        req.deliveries_size())));
-  }
   if (!conf.ok()) {
     return refuse_all(
         absl::FailedPreconditionError(absl::StrCat("deliver: ", conf.status().message())));
@@ -264,12 +267,18 @@ absl::StatusOr<DeliverBatchResponse> Server::DoDeliverBatch(grpc::ServerContext*
   if (peer.server == nullptr) {
     return refuse_all(UnregisteredPeer(peer.cert_sha256_hex));
   }
+  if (req.deliveries_size() == 0 || req.deliveries_size() > kMaxDeliveries) {
+    return refuse_all(absl::InvalidArgumentError(absl::StrCat(
+        "deliver: a batch carries 1 to ", kMaxDeliveries, " messages, not ",
+        req.deliveries_size())));
+  }
   DeliverBatchResponse out;
   std::vector<Arrival> arrivals;
   std::vector<int> stored_at;  // arrivals[i] answers result stored_at[i]
   std::vector<std::string> ids(req.deliveries_size());
+  std::vector<LogItem> refusals;  // written together, in one commit
   auto fail = [&](int i, const absl::Status& why) {
-    (void)Refuse(ids[i], peer.name, why);
+    refusals.push_back(RefusalRecord(ids[i], peer.name, why));
     DeliveryResult* r = out.mutable_results(i);
     if (why.code() == absl::StatusCode::kInternal) {
       // Details stay in the local log; a peer learns nothing about our paths.
@@ -281,6 +290,10 @@ absl::StatusOr<DeliverBatchResponse> Server::DoDeliverBatch(grpc::ServerContext*
     }
   };
   for (int i = 0; i < req.deliveries_size(); ++i) {
+    if (c->IsCancelled()) {
+      LogRefusals(refusals);
+      return absl::CancelledError("deliver: the sender gave up on the call");
+    }
     out.add_results();
     const Delivery& d = req.deliveries(i);
     EnvelopeHeader claimed;
@@ -326,6 +339,7 @@ absl::StatusOr<DeliverBatchResponse> Server::DoDeliverBatch(grpc::ServerContext*
       fail(stored_at[k], stored[k].status());
     }
   }
+  LogRefusals(refusals);
   return out;
 }
 

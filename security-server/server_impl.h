@@ -188,7 +188,12 @@ class Server : public SecurityServer {
                      const absl::Status& why, absl::Time now);
   // Enqueue hands accepted outbox rows straight to the relay workers.
   void Enqueue(std::vector<OutboxRow> rows);
+  // Refuse logs a refused delivery (stderr and a `refused` log record, its
+  // own commit) and returns `why`. RefusalRecord prints and makes the
+  // record; LogRefusals writes several in one commit.
   absl::Status Refuse(const std::string& id, const std::string& peer, const absl::Status& why);
+  LogItem RefusalRecord(const std::string& id, const std::string& peer, const absl::Status& why);
+  void LogRefusals(const std::vector<LogItem>& records);
 
   // --- outbox
   void DispatchLoop();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <grpcpp/grpcpp.h>
+#include <sqlite3.h>
 #include <openssl/rand.h>
 
 #include "gmock/gmock.h"
@@ -111,6 +112,24 @@ class RelayTest : public SecurityServerFixture {
     return stub->DeliverBatch(&ctx, req, out);
   }
 
+  // MicRefusals counts the `refused` records of mic's message log.
+  int64_t MicRefusals() {
+    sqlite3* db = nullptr;
+    std::string path = absl::StrCat(dir_, "/", agencies_["mic"].dir, ".db");
+    int64_t n = -1;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM message_log WHERE event=5", -1, &st,
+                             nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+  }
+
   // MicInboxIsEmpty: nothing was stored as accepted.
   void ExpectMicInboxEmpty() {
     const Agency& mic = agencies_["mic"];
@@ -193,6 +212,31 @@ TEST_F(RelayTest, ABatchFromAPeerThatIsNotARegisteredSecurityServerIsRefusedWhol
   s = DeliverBatch({}, "agencies/vpcp/server", &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("a batch carries 1 to 256 messages"));
+  ExpectMicInboxEmpty();
+}
+
+TEST_F(RelayTest, ABatchRefusedWholeIsOneLogRecordHoweverManyEntriesItCarries) {
+  StartServer("mic");
+  int64_t before = MicRefusals();
+  ASSERT_GE(before, 0);
+  // 5,000 empty entries from a DMS certificate (any certificate of the PKI
+  // reaches the relay port): one record, not one per entry.
+  std::vector<std::pair<Envelope, std::string>> junk(5000);
+  DeliverBatchResponse resp;
+  grpc::Status s = DeliverBatch(junk, "agencies/vpcp/dms", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(MicRefusals(), before + 1);
+  // Too many entries from a registered server: refused whole, one record.
+  s = DeliverBatch(junk, "agencies/vpcp/server", &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("not 5000"));
+  EXPECT_EQ(MicRefusals(), before + 2);
+  // Entries refused one by one are still one record each.
+  std::vector<std::pair<Envelope, std::string>> three(3);
+  s = DeliverBatch(three, "agencies/vpcp/server", &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.results_size(), 3);
+  EXPECT_EQ(MicRefusals(), before + 5);
   ExpectMicInboxEmpty();
 }
 

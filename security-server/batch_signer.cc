@@ -234,8 +234,20 @@ void BatchMemo::Remember(const std::string& key, absl::Time now) {
 
 absl::Status VerifyBatchProof(X509* cert, BatchKind kind, absl::string_view leaf,
                               const BatchProof& proof, BatchMemo* memo, absl::Time now) {
+  if (proof.count == 0 && proof.index == 0 && proof.root.empty() && proof.path.empty()) {
+    // Signed the way envelopes and receipts were before batch signatures:
+    // the signature is over the leaf itself. Still accepted, so that rows
+    // queued, receipts kept and evidence exported then stay verifiable; it
+    // cannot pose as a batch signature nor the reverse, a statement
+    // starting with a byte no serialized header or body starts with.
+    absl::Status sig = signer::VerifyBytes(cert, proof.algorithm, leaf, proof.signature);
+    if (!sig.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("signature ", sig.message()));
+    }
+    return absl::OkStatus();
+  }
   if (proof.count == 0) {
-    return absl::InvalidArgumentError("not batch-signed (leaf count 0)");
+    return absl::InvalidArgumentError("a batch of 0 leaves");
   }
   if (proof.root.size() != kMerkleHashSize) {
     return absl::InvalidArgumentError("the batch root is not a SHA-256 hash");

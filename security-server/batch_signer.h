@@ -166,7 +166,9 @@ class BatchMemo {
 // proof.signature over BatchStatement(kind, root, count) verifies with
 // `cert`'s public key. With a `memo`, a signature it remembers for `cert` is
 // not verified again, and one that verifies is remembered. It does not judge
-// the certificate itself (chain, owner, revocation): callers do.
+// the certificate itself (chain, owner, revocation): callers do. A proof
+// without batch fields (count 0, no root, no path) is the form before
+// batch signatures: the signature is over `leaf` itself.
 // INVALID_ARGUMENT naming the reason ("... does not lead to the root",
 // "signature does not verify", ...).
 absl::Status VerifyBatchProof(X509* cert, BatchKind kind, absl::string_view leaf,

@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "security-server/merkle.h"
 #include "security_server.pb.h"
+#include "signer/bytes_sign.h"
 #include "signer/keys.h"
 #include "tests/testing/paths.h"
 
@@ -244,6 +245,37 @@ TEST_F(BatchSignerTest, ASignatureOfAnotherKeyIsRefused) {
   absl::Status st = VerifyBatchProof(vpcp_.cert.get(), BatchKind::kEnvelope, "header", *p);
   EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(st.message()), HasSubstr("does not match the certificate's key"));
+}
+
+TEST_F(BatchSignerTest, ALeafSignedDirectlyAsBeforeBatchSignaturesStillVerifies) {
+  // Envelopes queued, receipts kept and evidence exported before batch
+  // signatures carry a signature over the header or body itself.
+  absl::StatusOr<signer::BytesSignature> direct = signer::SignBytes(vpcp_, "old header");
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  BatchProof p;
+  p.algorithm = direct->algorithm;
+  p.signature = direct->value;
+  EXPECT_TRUE(VerifyBatchProof(vpcp_.cert.get(), BatchKind::kEnvelope, "old header", p).ok());
+  absl::Status other = VerifyBatchProof(vpcp_.cert.get(), BatchKind::kEnvelope, "another", p);
+  EXPECT_EQ(other.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(other.message()), HasSubstr("signature"));
+  // A batch signature stripped of its batch fields is a signature over the
+  // statement, not over the leaf: refused.
+  BatchSigner s(&vpcp_, BatchKind::kEnvelope);
+  absl::StatusOr<BatchProof> batch = s.Sign("new header");
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  BatchProof stripped;
+  stripped.algorithm = batch->algorithm;
+  stripped.signature = batch->signature;
+  EXPECT_FALSE(
+      VerifyBatchProof(vpcp_.cert.get(), BatchKind::kEnvelope, "new header", stripped).ok());
+  // Count 0 with a root or path is neither form.
+  BatchProof half = *batch;
+  half.count = 0;
+  EXPECT_THAT(std::string(VerifyBatchProof(vpcp_.cert.get(), BatchKind::kEnvelope,
+                                           "new header", half)
+                              .message()),
+              HasSubstr("a batch of 0 leaves"));
 }
 
 TEST_F(BatchSignerTest, WhatIsSignedCanNeverBeAHeaderOrReceiptBody) {

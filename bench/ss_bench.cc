@@ -18,20 +18,13 @@
 // SS_BENCH_RELAY_WORKERS (default 16). The recipient DMS acknowledges what
 // each Receive returned in one Ack call.
 //
-// Figures (2-core VM shared with other builds, load 7-12; details, the
-// before/after pairs and where the time goes: ../security-server/README.md,
-// "Performance"): unpaced 1,032-1,051 docs/s accepted, 801-826 delivered
-// end to end, ~1.9 ms of CPU per document for both servers; paced at 200/s
-// end to end p50 2.4 ms / p99 19-40 ms; at 500/s p50 4-7 ms / p99 70-88 ms;
-// 1 GB at load 2-3 at 258-308 MB/s to accepted and 121-135 MB/s end to end
-// (both servers fsync the payload to the same ~270 MB/s disk; under load
-// 126-224 and 62-110 MB/s), peak RSS < 50 MB.
-// Time: signatures ~20 % (the RSA-2048 seal ~14 %), gRPC + TLS ~30 %,
-// SQLite ~15 %, thread wake-ups ~9 %, malloc ~8 %. Batch signatures (the
-// README's "Batch signatures" round, against main with relay batches):
-// unpaced 1,163-1,251 accepted / 1,160-1,248 end to end docs/s (main
-// 989-1,080 / 987-1,077), 1.26-1.39 ms CPU per document (main 1.49-1.66),
-// ~2 headers per envelope signature; at 500/s batches of one.
+// Figures (quiet 2-core VM, final code of session 4; history and where the
+// time goes: ../security-server/README.md, "Performance"): unpaced 8 s
+// 1,873-2,003 docs/s end to end, 30 s 1,877 (disk-bound, ~124 KB written
+// per document over both servers), 0.70-0.76 ms of CPU per document for
+// both servers; at 1,000/s end to end p50 8.6 / p99 38 ms; at 500/s p50
+// 2.8 / p99 22 ms; 1 GB 235 MB/s to accepted, 115 MB/s end to end (both
+// servers fsync it to one ~270 MB/s disk), peak RSS 52 / 47 MB.
 #include <sys/stat.h>
 
 #include <algorithm>

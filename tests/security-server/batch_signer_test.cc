@@ -18,6 +18,7 @@
 #include "security_server.pb.h"
 #include "signer/bytes_sign.h"
 #include "signer/keys.h"
+#include "tests/security-server/seal_key.h"
 #include "tests/testing/paths.h"
 
 namespace axis::ss {
@@ -26,15 +27,7 @@ namespace {
 using ::axis::testing::PkiPath;
 using ::testing::HasSubstr;
 
-signer::SigningKey Seal(const std::string& agency) {
-  signer::KeySpec spec;
-  spec.key = PkiPath(absl::StrCat("agencies/", agency, "/seal.key.pem"));
-  spec.cert_path = PkiPath(absl::StrCat("agencies/", agency, "/seal.cert.pem"));
-  spec.chain_path = PkiPath("chain.pem");
-  absl::StatusOr<signer::SigningKey> key = signer::LoadSigningKey(spec, signer::NoSecret());
-  EXPECT_TRUE(key.ok()) << key.status();
-  return std::move(*key);
-}
+signer::SigningKey Seal(const std::string& agency) { return SealKey(agency); }
 
 std::vector<std::string> Leaves(int n, const std::string& prefix = "header ") {
   std::vector<std::string> out;

@@ -18,6 +18,7 @@
 #include "proto/identifiers.h"
 #include "signer/bytes_sign.h"
 #include "signer/certs.h"
+#include "tests/security-server/seal_key.h"
 #include "tests/testing/paths.h"
 
 namespace axis::ss {
@@ -36,15 +37,7 @@ std::string FirstCertDer(const std::string& pem_path) {
   return c.ok() ? signer::CertificateDer((*c)[0].get()) : "";
 }
 
-signer::SigningKey Seal(const std::string& agency) {
-  signer::KeySpec spec;
-  spec.key = PkiPath(absl::StrCat("agencies/", agency, "/seal.key.pem"));
-  spec.cert_path = PkiPath(absl::StrCat("agencies/", agency, "/seal.cert.pem"));
-  spec.chain_path = PkiPath("chain.pem");
-  absl::StatusOr<signer::SigningKey> key = signer::LoadSigningKey(spec, signer::NoSecret());
-  EXPECT_TRUE(key.ok()) << key.status();
-  return std::move(*key);
-}
+signer::SigningKey Seal(const std::string& agency) { return SealKey(agency); }
 
 Identifier Id(const char* text) { return *ParseSubsystemId(text); }
 

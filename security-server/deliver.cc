@@ -258,7 +258,11 @@ absl::StatusOr<DeliverBatchResponse> Server::DoDeliverBatch(grpc::ServerContext*
   // carries: anyone with a certificate of the PKI can reach this port, and
   // a record per entry would let one call write millions of them.
   auto refuse_all = [&](const absl::Status& why) {
-    return Refuse(absl::StrCat("(a batch of ", req.deliveries_size(), ")"), peer.name, why);
+    LogRefusals({RefusalRecord(
+        "", peer.name,
+        absl::Status(why.code(), absl::StrCat(why.message(), " (a batch of ",
+                                              req.deliveries_size(), " messages)")))});
+    return why;
   };
   if (!conf.ok()) {
     return refuse_all(

@@ -448,6 +448,19 @@ std::vector<absl::StatusOr<Receipt>> Server::SendBatchToPeer(const std::string& 
                                                              const std::vector<OutboxRow>& rows,
                                                              const std::vector<size_t>& which,
                                                              std::string* peer_cert_hex) {
+  // One Deliver call each: for a peer without DeliverBatch, or a payload
+  // that is a file after all (Deliver streams files).
+  auto one_by_one = [&] {
+    std::vector<absl::StatusOr<Receipt>> each;
+    for (size_t j : which) {
+      std::string hex;
+      each.push_back(SendToPeer(address, envelopes[j], rows[j], &hex));
+      if (!hex.empty()) {
+        *peer_cert_hex = hex;
+      }
+    }
+    return each;
+  };
   std::vector<absl::StatusOr<Receipt>> out;
   DeliverBatchRequest req;
   for (size_t i : which) {
@@ -460,16 +473,7 @@ std::vector<absl::StatusOr<Receipt>> Server::SendBatchToPeer(const std::string& 
     absl::StatusOr<std::optional<std::string>> p =
         SmallPayload(rows[i].payload_sha256, rows[i].payload_size);
     if (!p.ok() || !p->has_value()) {
-      // Not in the store after all: each on its own (Deliver streams files).
-      std::vector<absl::StatusOr<Receipt>> each;
-      for (size_t j : which) {
-        std::string hex;
-        each.push_back(SendToPeer(address, envelopes[j], rows[j], &hex));
-        if (!hex.empty()) {
-          *peer_cert_hex = hex;
-        }
-      }
-      return each;
+      return one_by_one();
     }
     d->set_payload(std::move(**p));
   }
@@ -479,15 +483,7 @@ std::vector<absl::StatusOr<Receipt>> Server::SendBatchToPeer(const std::string& 
   DeliverBatchResponse resp;
   grpc::Status st = stub->DeliverBatch(&ctx, req, &resp);
   if (st.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    // A peer without DeliverBatch: one call each.
-    for (size_t j : which) {
-      std::string hex;
-      out.push_back(SendToPeer(address, envelopes[j], rows[j], &hex));
-      if (!hex.empty()) {
-        *peer_cert_hex = hex;
-      }
-    }
-    return out;
+    return one_by_one();
   }
   absl::Status whole = FromGrpcStatus(st);
   if (whole.ok() && resp.results_size() != static_cast<int>(which.size())) {

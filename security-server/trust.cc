@@ -475,6 +475,16 @@ void AddChain(const signer::SigningKey& key, SignedMessage* m) {
   }
 }
 
+// EnvelopeOf is a sealed envelope: the header bytes, their batch proof and
+// the seal's chain.
+Envelope EnvelopeOf(std::string header, const BatchProof& proof, const signer::SigningKey& key) {
+  Envelope e;
+  e.set_header(std::move(header));
+  SetProof(proof, &e);
+  AddChain(key, &e);
+  return e;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<Envelope>> SealEnvelopes(const std::vector<EnvelopeHeader>& headers,
@@ -488,11 +498,10 @@ absl::StatusOr<std::vector<Envelope>> SealEnvelopes(const std::vector<EnvelopeHe
     leaves.push_back(h.SerializeAsString());
   }
   AXIS_ASSIGN_OR_RETURN(std::vector<BatchProof> proofs, signer.SignAll(leaves));
-  std::vector<Envelope> out(headers.size());
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i].set_header(std::move(leaves[i]));
-    SetProof(proofs[i], &out[i]);
-    AddChain(signer.key(), &out[i]);
+  std::vector<Envelope> out;
+  out.reserve(headers.size());
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    out.push_back(EnvelopeOf(std::move(leaves[i]), proofs[i], signer.key()));
   }
   return out;
 }
@@ -555,11 +564,7 @@ absl::StatusOr<std::vector<OutboxRow>> OutgoingSeal::Finish() {
     return absl::InternalError("envelope batch: a proof per header expected");
   }
   for (size_t i = 0; i < rows_.size(); ++i) {
-    Envelope e;
-    e.set_header(headers_[i]);
-    SetProof(proofs[i], &e);
-    AddChain(signer_->key(), &e);
-    rows_[i].envelope = e.SerializeAsString();
+    rows_[i].envelope = EnvelopeOf(std::move(headers_[i]), proofs[i], signer_->key()).SerializeAsString();
   }
   return std::move(rows_);
 }

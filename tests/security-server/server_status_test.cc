@@ -204,9 +204,7 @@ TEST_F(ServerStatusTest, ReportsTimeStampsAndRefusesDocumentsOnceTheyAreOverdue)
   const Agency& vpcp = agencies_["vpcp"];
   std::string file = dir_ + "/doc.bin";
   std::ofstream(file) << "document";
-  std::vector<std::string> send = {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem,
-                                   "--to", agencies_["mic"].subsystem, "--content-type",
-                                   "application/octet-stream", file};
+  std::vector<std::string> send = SendFileArgs("vpcp", "mic", file);
   auto sent = Axis("vpcp", send);
   ASSERT_EQ(sent.exit_code, 0) << sent.err;
 

@@ -260,14 +260,20 @@ class SecurityServerFixture : public ::testing::Test {
                         "\n");
   }
 
+  // SendFileArgs are the `axis` arguments with which `from`'s DMS sends
+  // `file` (not XML) to `to`'s subsystem.
+  std::vector<std::string> SendFileArgs(const std::string& from, const std::string& to,
+                                        const std::string& file) {
+    return {"send", "--server", agencies_[from].gateway(), "--from", agencies_[from].subsystem,
+            "--to", agencies_[to].subsystem, "--content-type", "application/octet-stream", file};
+  }
+
   // SendBytes has `from`'s DMS send a small non-XML document to `to`'s
   // subsystem; returns the message id, or "" (with a test failure).
   std::string SendBytes(const std::string& from, const std::string& to) {
     std::string file = absl::StrCat(dir_, "/bytes", bytes_sent_++, ".bin");
     std::ofstream(file) << "document " << bytes_sent_;
-    auto r = Axis(from, {"send", "--server", agencies_[from].gateway(), "--from",
-                         agencies_[from].subsystem, "--to", agencies_[to].subsystem,
-                         "--content-type", "application/octet-stream", file});
+    auto r = Axis(from, SendFileArgs(from, to, file));
     EXPECT_EQ(r.exit_code, 0) << r.err << Slurp(agencies_[from].log_path);
     return r.exit_code == 0 ? std::string(absl::StripAsciiWhitespace(r.out)) : "";
   }

@@ -24,9 +24,7 @@ TEST_F(TimestampRuleTest, RefusesNewDocumentsAfterTheGraceWithoutTimeStampAndRec
   const Agency& vpcp = agencies_["vpcp"];
   std::string file = dir_ + "/doc.bin";
   std::ofstream(file) << "document";
-  std::vector<std::string> send = {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem,
-                                   "--to", agencies_["mic"].subsystem, "--content-type",
-                                   "application/octet-stream", file};
+  std::vector<std::string> send = SendFileArgs("vpcp", "mic", file);
   auto first = Axis("vpcp", send);
   ASSERT_EQ(first.exit_code, 0) << first.err << Slurp(vpcp.log_path);
 

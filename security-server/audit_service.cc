@@ -147,9 +147,9 @@ grpc::Status AuditService::GetEvidence(grpc::ServerContext* context, const Evide
     }
     return grpc::Status::OK;
   }
-  std::string path = deps_.spool->PathOf(evidence->payload_sha256());
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  absl::StatusOr<std::unique_ptr<Spool::Reader>> file =
+      deps_.spool->OpenPayload(evidence->payload_sha256());
+  if (!file.ok()) {
     return grpc::Status(grpc::StatusCode::DATA_LOSS,
                         absl::StrCat("message ", request->message_id(), ": payload is missing"));
   }
@@ -158,19 +158,17 @@ grpc::Status AuditService::GetEvidence(grpc::ServerContext* context, const Evide
   bool ok = writer->Write(first);
   std::string buf(kChunkBytes, '\0');
   while (ok && !context->IsCancelled()) {
-    ssize_t n = ::read(fd, buf.data(), buf.size());
-    if (n < 0) {
-      ::close(fd);
+    absl::StatusOr<size_t> n = (*file)->Read(buf.data(), buf.size());
+    if (!n.ok()) {
       return grpc::Status(grpc::StatusCode::INTERNAL, "reading the payload failed");
     }
-    if (n == 0) {
+    if (*n == 0) {
       break;
     }
     EvidenceResponse chunk;
-    chunk.set_chunk(buf.data(), static_cast<size_t>(n));
+    chunk.set_chunk(buf.data(), *n);
     ok = writer->Write(chunk);
   }
-  ::close(fd);
   return grpc::Status::OK;
 }
 

@@ -274,12 +274,8 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
           }
           continue;
         }
-        std::string path = spool_->PathOf(row.payload_sha256);
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-          return PosixError(path, "open", errno);
-        }
-        ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Reader> file,
+                              spool_->OpenPayload(row.payload_sha256));
         // One message, read into directly (no copy through a buffer).
         ReceiveResponse chunk;
         std::string* buf = chunk.mutable_chunk();
@@ -288,22 +284,23 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
         absl::Status st;
         while (sent < row.payload_size) {
           buf->resize(want);
-          ssize_t n = ::read(fd, buf->data(), want);
-          if (n < 0 && errno == EINTR) {
-            continue;
-          }
-          if (n <= 0) {
-            st = absl::DataLossError(absl::StrCat("receive: spool file ", path, " is short"));
+          absl::StatusOr<size_t> n = file->Read(buf->data(), want);
+          if (!n.ok()) {
+            st = n.status();
             break;
           }
-          buf->resize(static_cast<size_t>(n));
+          if (*n == 0) {
+            st = absl::DataLossError(absl::StrCat("receive: the spool file of ", row.message_id,
+                                                  " is short"));
+            break;
+          }
+          buf->resize(*n);
           if (!w->Write(chunk)) {
             st = absl::CancelledError("receive: client went away");
             break;
           }
-          sent += static_cast<uint64_t>(n);
+          sent += *n;
         }
-        ::close(fd);
         AXIS_RETURN_IF_ERROR(st);
       }
       return absl::OkStatus();

@@ -174,15 +174,12 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
     }
     return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
   }
-  std::string path = spool_->PathOf(row.payload_sha256);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
+  absl::StatusOr<std::unique_ptr<Spool::Reader>> file = spool_->OpenPayload(row.payload_sha256);
+  if (!file.ok()) {
     ctx.TryCancel();
     (void)w->Finish();
-    return PosixError(path, "open", err);
+    return file.status();
   }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   bool ok = true;
   if (row.payload_size == 0) {
     w->WriteLast(first, grpc::WriteOptions());
@@ -195,15 +192,12 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
     uint64_t sent = 0;
     while (ok && sent < row.payload_size) {
       buf->resize(want);
-      ssize_t n = ::read(fd, buf->data(), want);
-      if (n < 0 && errno == EINTR) {
-        continue;
+      absl::StatusOr<size_t> n = (*file)->Read(buf->data(), want);
+      if (!n.ok() || *n == 0) {
+        break;  // the call is not finished: the recipient refuses the short payload
       }
-      if (n <= 0) {
-        break;
-      }
-      buf->resize(static_cast<size_t>(n));
-      sent += static_cast<uint64_t>(n);
+      buf->resize(*n);
+      sent += *n;
       if (sent >= row.payload_size) {
         w->WriteLast(chunk, grpc::WriteOptions());
         ok = false;  // WritesDone is implied
@@ -215,7 +209,6 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
       w->WritesDone();
     }
   }
-  ::close(fd);
   return FinishDeliver(&ctx, w.get(), &receipt, peer_cert_hex);
 }
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <map>
@@ -23,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "security_server.pb.h"
 #include "security-server/message_log.h"
 #include "signer/bytes_sign.h"
 
@@ -154,7 +156,7 @@ absl::Status Exec(sqlite3* db, const char* sql) {
 #define AXIS_SS_INBOX_COLS                                                                \
   "message_id,recipient,sender,envelope_header,payload_sha256,payload_size,document_type," \
   "content_type,dms_reference,in_reply_to,status_code,status_text,received_at,report_json," \
-  "receipt,acked"
+  "receipt,acked,(SELECT chain FROM cert_chains WHERE sha256=inbox.receipt_chain)"
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS messages(
@@ -166,7 +168,8 @@ CREATE INDEX IF NOT EXISTS messages_reply ON messages(in_reply_to);
 CREATE TABLE IF NOT EXISTS outbox(
   message_id TEXT NOT NULL, recipient TEXT NOT NULL, envelope BLOB NOT NULL,
   state INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt INTEGER NOT NULL,
-  reason TEXT, receipt BLOB, updated_at INTEGER NOT NULL,
+  reason TEXT, receipt BLOB, updated_at INTEGER NOT NULL, ocsp_sha256 BLOB,
+  envelope_chain BLOB, receipt_chain BLOB,
   PRIMARY KEY(message_id, recipient));
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox(state, next_attempt);
 CREATE TABLE IF NOT EXISTS ocsp_responses(sha256 BLOB PRIMARY KEY, der BLOB NOT NULL);
@@ -175,7 +178,7 @@ CREATE TABLE IF NOT EXISTS inbox(
   envelope_header BLOB NOT NULL, payload_sha256 BLOB NOT NULL, payload_size INTEGER NOT NULL,
   document_type TEXT, content_type TEXT, dms_reference TEXT, in_reply_to TEXT,
   status_code TEXT, status_text TEXT, received_at INTEGER NOT NULL, report_json TEXT,
-  receipt BLOB NOT NULL, acked INTEGER NOT NULL DEFAULT 0,
+  receipt BLOB NOT NULL, acked INTEGER NOT NULL DEFAULT 0, receipt_chain BLOB,
   PRIMARY KEY(message_id, recipient));
 CREATE INDEX IF NOT EXISTS inbox_pending ON inbox(recipient, acked, received_at);
 CREATE TABLE IF NOT EXISTS statuses(
@@ -183,7 +186,16 @@ CREATE TABLE IF NOT EXISTS statuses(
   status_message_id TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY(status_message_id, message_id));
 CREATE TABLE IF NOT EXISTS payloads(sha256 BLOB PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS cert_chains(sha256 BLOB PRIMARY KEY, chain BLOB NOT NULL);
 )sql";
+
+// Columns that came after the first databases were made: added when missing.
+constexpr std::pair<const char*, const char*> kLaterColumns[] = {
+    {"outbox", "ocsp_sha256"},
+    {"outbox", "envelope_chain"},
+    {"outbox", "receipt_chain"},
+    {"inbox", "receipt_chain"},
+};
 
 class SqliteStore : public Store {
  public:
@@ -246,7 +258,8 @@ class SqliteStore : public Store {
     absl::MutexLock l(&db_mu_);
     Stmt s(&stmts_, db_,
            "SELECT o.message_id,o.recipient,o.envelope,o.state,o.attempts,o.next_attempt,"
-           "o.reason,o.updated_at,m.payload_sha256,m.payload_size FROM outbox o "
+           "o.reason,o.updated_at,m.payload_sha256,m.payload_size,"
+           "(SELECT chain FROM cert_chains WHERE sha256=o.envelope_chain) FROM outbox o "
            "JOIN messages m ON m.id=o.message_id WHERE o.state IN (1,2) AND o.next_attempt<=? "
            "ORDER BY o.next_attempt LIMIT ?");
     s.Bind(1, Micros(now)).Bind(2, static_cast<int64_t>(limit));
@@ -259,7 +272,7 @@ class SqliteStore : public Store {
       OutboxRow r;
       r.message_id = s.Text(0);
       r.recipient = s.Text(1);
-      r.envelope = s.Blob(2);
+      r.envelope = JoinChain<Envelope>(s.Blob(2), s.Blob(10));
       r.state = static_cast<OutboxState>(s.Int(3));
       r.attempts = static_cast<int>(s.Int(4));
       r.next_attempt = FromMicros(s.Int(5));
@@ -316,16 +329,19 @@ class SqliteStore : public Store {
         if (in.answer != nullptr) {
           AXIS_RETURN_IF_ERROR(InsertMessage(db, in.answer->message, in.answer->rows));
         }
+        std::string receipt, chain;
+        AXIS_RETURN_IF_ERROR(SplitChain<Receipt>(db, r.receipt, &receipt, &chain));
         Stmt s(&stmts_, db,
                "INSERT INTO inbox(message_id,recipient,sender,envelope_header,payload_sha256,"
                "payload_size,document_type,content_type,dms_reference,in_reply_to,status_code,"
-               "status_text,received_at,report_json,receipt,acked) "
-               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)");
+               "status_text,received_at,report_json,receipt,acked,receipt_chain) "
+               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0,?)");
         s.Bind(1, r.message_id).Bind(2, r.recipient).Bind(3, r.sender).BindBlob(4, r.envelope_header);
         s.BindBlob(5, r.payload_sha256).Bind(6, static_cast<int64_t>(r.payload_size));
         s.Bind(7, r.document_type).Bind(8, r.content_type).Bind(9, r.dms_reference);
         s.Bind(10, r.in_reply_to).Bind(11, r.status_code).Bind(12, r.status_text);
-        s.Bind(13, Micros(r.received_at)).Bind(14, r.report_json).BindBlob(15, r.receipt);
+        s.Bind(13, Micros(r.received_at)).Bind(14, r.report_json).BindBlob(15, receipt);
+        s.BindBlob(16, chain);
         AXIS_RETURN_IF_ERROR(s.Run());
         if (r.inline_payload.has_value()) {
           AXIS_RETURN_IF_ERROR(PutPayload(db, r.payload_sha256, *r.inline_payload));
@@ -406,7 +422,9 @@ class SqliteStore : public Store {
     absl::MutexLock l(&db_mu_);
     Stmt s(&stmts_, db_,
            "SELECT o.recipient,o.state,o.attempts,o.next_attempt,o.reason,o.receipt,o.updated_at,"
-           "o.envelope,r.der FROM outbox o LEFT JOIN ocsp_responses r ON r.sha256=o.ocsp_sha256 "
+           "o.envelope,r.der,(SELECT chain FROM cert_chains WHERE sha256=o.receipt_chain),"
+           "(SELECT chain FROM cert_chains WHERE sha256=o.envelope_chain) "
+           "FROM outbox o LEFT JOIN ocsp_responses r ON r.sha256=o.ocsp_sha256 "
            "WHERE o.message_id=? ORDER BY o.rowid");
     s.Bind(1, message_id);
     std::vector<OutboxRow> out;
@@ -422,9 +440,9 @@ class SqliteStore : public Store {
       r.attempts = static_cast<int>(s.Int(2));
       r.next_attempt = FromMicros(s.Int(3));
       r.reason = s.Text(4);
-      r.receipt = s.Blob(5);
+      r.receipt = JoinChain<Receipt>(s.Blob(5), s.Blob(9));
       r.updated_at = FromMicros(s.Int(6));
-      r.envelope = s.Blob(7);
+      r.envelope = JoinChain<Envelope>(s.Blob(7), s.Blob(10));
       r.ocsp_response = s.Blob(8);
       out.push_back(std::move(r));
     }
@@ -556,15 +574,66 @@ class SqliteStore : public Store {
       AXIS_RETURN_IF_ERROR(PutPayload(db, m.payload_sha256, *m.inline_payload));
     }
     for (const OutboxRow& r : rows) {
+      std::string envelope, chain;
+      AXIS_RETURN_IF_ERROR(SplitChain<Envelope>(db, r.envelope, &envelope, &chain));
       Stmt o(&stmts_, db,
              "INSERT INTO outbox(message_id,recipient,envelope,state,attempts,next_attempt,"
-             "reason,updated_at) VALUES(?,?,?,?,0,?,'',?)");
-      o.Bind(1, r.message_id).Bind(2, r.recipient).BindBlob(3, r.envelope);
+             "reason,updated_at,envelope_chain) VALUES(?,?,?,?,0,?,'',?,?)");
+      o.Bind(1, r.message_id).Bind(2, r.recipient).BindBlob(3, envelope);
       o.Bind(4, static_cast<int64_t>(r.state)).Bind(5, Micros(r.next_attempt));
-      o.Bind(6, Micros(r.updated_at));
+      o.Bind(6, Micros(r.updated_at)).BindBlob(7, chain);
       AXIS_RETURN_IF_ERROR(o.Run());
     }
     return absl::OkStatus();
+  }
+
+  // Certificate chains are kept once. Every envelope a server seals carries
+  // its seal's chain, and every receipt a peer returns that peer's: ~2.4 KB,
+  // most of an outbox row, and rewritten (overflow pages and all) at each
+  // update of the row. Rows keep the envelope or receipt without its chain
+  // and refer to the chain, stored once in cert_chains, by the SHA-256 of its
+  // CertChain bytes; reads put it back. A row without a reference carries its
+  // own chain (rows written before).
+  //
+  // SplitChain stores the chain of `blob` (a serialized M: Envelope or
+  // Receipt) in the caller's transaction and gives the blob without it and
+  // the chain's key; a blob without a chain, or one that does not parse,
+  // is kept whole with an empty key.
+  template <typename M>
+  absl::Status SplitChain(sqlite3* db, const std::string& blob, std::string* stripped,
+                          std::string* key) {
+    M m;
+    key->clear();
+    if (blob.empty() || !m.ParseFromString(blob) || m.cert_chain_der_size() == 0) {
+      *stripped = blob;
+      return absl::OkStatus();
+    }
+    CertChain chain;
+    chain.mutable_cert_der()->Swap(m.mutable_cert_chain_der());
+    std::string chain_bytes = chain.SerializeAsString();
+    *key = signer::Sha256(chain_bytes);
+    Stmt c(&stmts_, db, "INSERT OR IGNORE INTO cert_chains(sha256,chain) VALUES(?,?)");
+    c.BindBlob(1, *key).BindBlob(2, chain_bytes);
+    AXIS_RETURN_IF_ERROR(c.Run());
+    *stripped = m.SerializeAsString();
+    return absl::OkStatus();
+  }
+
+  // JoinChain puts a stored chain (CertChain bytes; empty: none) back into
+  // a serialized M. Should the stored bytes not parse, the blob comes back
+  // without a chain, which every signature check refuses.
+  template <typename M>
+  static std::string JoinChain(std::string stripped, const std::string& chain_bytes) {
+    if (chain_bytes.empty()) {
+      return stripped;
+    }
+    M m;
+    CertChain chain;
+    if (!m.ParseFromString(stripped) || !chain.ParseFromString(chain_bytes)) {
+      return stripped;
+    }
+    m.mutable_cert_chain_der()->Swap(chain.mutable_cert_der());
+    return m.SerializeAsString();
   }
 
   // PutPayload stores a small payload (once per digest) in the caller's
@@ -591,7 +660,7 @@ class SqliteStore : public Store {
     r.status_text = s.Text(11);
     r.received_at = FromMicros(s.Int(12));
     r.report_json = s.Text(13);
-    r.receipt = s.Blob(14);
+    r.receipt = JoinChain<Receipt>(s.Blob(14), s.Blob(16));
     r.acked = s.Int(15) != 0;
     return r;
   }
@@ -633,15 +702,19 @@ class SqliteStore : public Store {
       o.BindBlob(1, ocsp_sha).BindBlob(2, r.ocsp_response);
       AXIS_RETURN_IF_ERROR(o.Run());
     }
+    std::string receipt, chain;
+    AXIS_RETURN_IF_ERROR(SplitChain<Receipt>(db, r.receipt, &receipt, &chain));
     Stmt s(&stmts_, db,
            "UPDATE outbox SET state=?,attempts=?,next_attempt=?,reason=?,updated_at=?,"
            "receipt=CASE WHEN length(?)>0 THEN ? ELSE receipt END,"
+           "receipt_chain=CASE WHEN length(?)>0 THEN ? ELSE receipt_chain END,"
            "ocsp_sha256=CASE WHEN length(?)>0 THEN ? ELSE ocsp_sha256 END "
            "WHERE message_id=? AND recipient=?");
     s.Bind(1, static_cast<int64_t>(r.state)).Bind(2, static_cast<int64_t>(r.attempts));
     s.Bind(3, Micros(r.next_attempt)).Bind(4, r.reason).Bind(5, Micros(r.updated_at));
-    s.BindBlob(6, r.receipt).BindBlob(7, r.receipt).BindBlob(8, ocsp_sha).BindBlob(9, ocsp_sha);
-    s.Bind(10, r.message_id).Bind(11, r.recipient);
+    s.BindBlob(6, receipt).BindBlob(7, receipt).BindBlob(8, receipt).BindBlob(9, chain);
+    s.BindBlob(10, ocsp_sha).BindBlob(11, ocsp_sha);
+    s.Bind(12, r.message_id).Bind(13, r.recipient);
     return s.Run();
   }
 
@@ -841,16 +914,18 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& db_pat
     s = Exec(db, kSchema);
   }
   if (s.ok()) {
-    // outbox.ocsp_sha256 came after the first databases were made.
-    sqlite3_stmt* q = nullptr;
-    bool has = false;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('outbox') WHERE name='ocsp_sha256'",
-                           -1, &q, nullptr) == SQLITE_OK) {
-      has = sqlite3_step(q) == SQLITE_ROW;
-    }
-    sqlite3_finalize(q);
-    if (!has) {
-      s = Exec(db, "ALTER TABLE outbox ADD COLUMN ocsp_sha256 BLOB;");
+    for (const auto& [table, column] : kLaterColumns) {
+      sqlite3_stmt* q = nullptr;
+      bool has = false;
+      std::string ask =
+          absl::StrCat("SELECT 1 FROM pragma_table_info('", table, "') WHERE name='", column, "'");
+      if (sqlite3_prepare_v2(db, ask.c_str(), -1, &q, nullptr) == SQLITE_OK) {
+        has = sqlite3_step(q) == SQLITE_ROW;
+      }
+      sqlite3_finalize(q);
+      if (!has && s.ok()) {
+        s = Exec(db, absl::StrCat("ALTER TABLE ", table, " ADD COLUMN ", column, " BLOB;").c_str());
+      }
     }
   }
   if (s.ok()) {
@@ -914,6 +989,9 @@ absl::StatusOr<std::unique_ptr<Spool::Writer>> Spool::NewWriter(bool may_inline)
 }
 
 Spool::Writer::~Writer() {
+  if (writing_.valid()) {
+    writing_.wait();  // it writes to fd_
+  }
   if (fd_ >= 0) {
     ::close(fd_);
   }
@@ -955,18 +1033,135 @@ absl::Status Spool::Writer::Append(absl::string_view data) {
     // Too big for the database: from here on a spool file.
     AXIS_RETURN_IF_ERROR(StartFile());
   }
-  AXIS_RETURN_IF_ERROR(WriteAll(fd_, tmp_path_, data));
+  AXIS_RETURN_IF_ERROR(WriteFile(data));
   size_ += data.size();
-  // Start writing each full 8 MiB to disk now: Finish's fsync then waits for
-  // the last few MB instead of the whole payload (the page cache would hold a
-  // 1 GB payload dirty until then), so disk and network overlap.
-  constexpr uint64_t kWriteback = 8 << 20;
-  if (size_ - writeback_from_ >= kWriteback) {
-    (void)::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
-                            static_cast<off_t>(size_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
-    writeback_from_ = size_;
+  return absl::OkStatus();
+}
+
+namespace {
+
+constexpr size_t kDirectAlign = 4096;  // memory, size and offset of O_DIRECT I/O
+
+std::unique_ptr<char, void (*)(void*)> NewBlock() {
+  return {static_cast<char*>(std::aligned_alloc(kDirectAlign, Spool::kBlock)), &::free};
+}
+
+// SetDirect turns O_DIRECT on or off for fd; false when the kernel refuses.
+bool SetDirect(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) {
+    return false;
+  }
+  flags = on ? (flags | O_DIRECT) : (flags & ~O_DIRECT);
+  return ::fcntl(fd, F_SETFL, flags) == 0;
+}
+
+}  // namespace
+
+absl::Status Spool::Writer::WriteFile(absl::string_view data) {
+  if (!direct_) {
+    AXIS_RETURN_IF_ERROR(WriteAll(fd_, tmp_path_, data));
+    // Start writing each full 8 MiB to disk now: Finish's fsync then waits
+    // for the last few MB instead of the whole payload, so disk and network
+    // overlap.
+    constexpr uint64_t kWriteback = 8 << 20;
+    uint64_t written = size_ + data.size();
+    if (written - writeback_from_ >= kWriteback) {
+      (void)::sync_file_range(fd_, static_cast<off_t>(writeback_from_),
+                              static_cast<off_t>(written - writeback_from_),
+                              SYNC_FILE_RANGE_WRITE);
+      writeback_from_ = written;
+    }
+    return absl::OkStatus();
+  }
+  while (!data.empty()) {
+    size_t n = std::min(data.size(), kBlock - block_used_);
+    std::memcpy(block_.get() + block_used_, data.data(), n);
+    block_used_ += n;
+    data.remove_prefix(n);
+    if (block_used_ == kBlock) {
+      AXIS_RETURN_IF_ERROR(FlushBlock());
+    }
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// DirectIo runs one read or write (EINTR retried): bytes moved, or -errno.
+template <typename Op>
+ssize_t DirectIo(Op op) {
+  ssize_t n;
+  do {
+    n = op();
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
+}  // namespace
+
+absl::Status Spool::Writer::Settle(const char* data, size_t size, ssize_t n) {
+  if (n < 0 && n != -EINVAL) {
+    return PosixError(tmp_path_, "write", static_cast<int>(-n));
+  }
+  // EINVAL: this file system takes no direct writes after all. A short
+  // write leaves an unaligned rest. Either way the rest, and the rest of
+  // the payload, goes through the page cache.
+  size_t done = n > 0 ? static_cast<size_t>(n) : 0;
+  if (done < size) {
+    direct_ = false;
+    if (!SetDirect(fd_, false)) {
+      return PosixError(tmp_path_, "fcntl", errno);
+    }
+    return WriteAll(fd_, tmp_path_, absl::string_view(data + done, size - done));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Spool::Writer::AwaitWrite() {
+  if (!writing_.valid()) {
+    return absl::OkStatus();
+  }
+  return Settle(spare_.get(), kBlock, writing_.get());
+}
+
+absl::Status Spool::Writer::FlushBlock() {
+  AXIS_RETURN_IF_ERROR(AwaitWrite());
+  if (spare_ == nullptr) {
+    spare_ = NewBlock();
+  }
+  if (!direct_ || spare_ == nullptr) {  // fell back, or no memory for a second block
+    AXIS_RETURN_IF_ERROR(Settle(block_.get(), block_used_,
+                                direct_ ? DirectIo([&] {
+                                  return ::write(fd_, block_.get(), block_used_);
+                                })
+                                        : 0));
+    block_used_ = 0;
+    return absl::OkStatus();
+  }
+  std::swap(block_, spare_);
+  block_used_ = 0;
+  writing_ = std::async(std::launch::async, [fd = fd_, p = spare_.get()] {
+    return DirectIo([&] { return ::write(fd, p, kBlock); });
+  });
+  return absl::OkStatus();
+}
+
+absl::Status Spool::Writer::FlushLast() {
+  AXIS_RETURN_IF_ERROR(AwaitWrite());
+  // Whole 4 KiB units go straight to the device, the last partial one
+  // through the page cache.
+  const size_t used = block_used_;
+  block_used_ = 0;
+  if (!direct_ || used == 0) {
+    return absl::OkStatus();
+  }
+  const size_t aligned = used / kDirectAlign * kDirectAlign;
+  ssize_t n = aligned == 0 ? 0 : DirectIo([&] { return ::write(fd_, block_.get(), aligned); });
+  if (n < 0 && n != -EINVAL) {
+    return PosixError(tmp_path_, "write", static_cast<int>(-n));
+  }
+  return Settle(block_.get(), used, n);
 }
 
 absl::Status Spool::Writer::StartFile() {
@@ -978,7 +1173,9 @@ absl::Status Spool::Writer::StartFile() {
     tmp_path_.clear();
     return PosixError(path, "mkstemp", err);
   }
-  AXIS_RETURN_IF_ERROR(WriteAll(fd_, tmp_path_, buffer_));
+  block_ = NewBlock();
+  direct_ = block_ != nullptr && SetDirect(fd_, true);
+  AXIS_RETURN_IF_ERROR(WriteFile(buffer_));
   std::string().swap(buffer_);
   return absl::OkStatus();
 }
@@ -995,6 +1192,7 @@ absl::StatusOr<std::string> Spool::Writer::Finish() {
   if (fd_ < 0 && tmp_path_.empty()) {
     AXIS_RETURN_IF_ERROR(StartFile());  // an empty payload that must be a file
   }
+  AXIS_RETURN_IF_ERROR(FlushLast());
   if (::fsync(fd_) != 0) {
     return PosixError(tmp_path_, "fsync", errno);
   }
@@ -1013,6 +1211,97 @@ absl::StatusOr<std::string> Spool::Writer::Finish() {
   finished_ = true;
   AXIS_RETURN_IF_ERROR(spool_->SyncDir());
   return digest;
+}
+
+absl::StatusOr<std::unique_ptr<Spool::Reader>> Spool::OpenPayload(
+    absl::string_view sha256) const {
+  std::unique_ptr<Reader> r(new Reader());
+  r->path_ = PathOf(sha256);
+  r->fd_ = ::open(r->path_.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);
+  if (r->fd_ < 0 && errno == EINVAL) {  // no direct I/O on this file system
+    r->fd_ = ::open(r->path_.c_str(), O_RDONLY | O_CLOEXEC);
+  } else if (r->fd_ >= 0) {
+    r->block_ = NewBlock();
+    r->next_ = NewBlock();
+    r->direct_ = r->block_ != nullptr && r->next_ != nullptr;
+  }
+  if (r->fd_ < 0) {
+    return PosixError(r->path_, "open", errno);
+  }
+  if (!r->direct_) {
+    (void)SetDirect(r->fd_, false);
+    ::posix_fadvise(r->fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  }
+  return r;
+}
+
+Spool::Reader::~Reader() {
+  if (reading_.valid()) {
+    reading_.wait();  // it reads from fd_
+  }
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+}
+
+absl::Status Spool::Reader::Refill() {
+  ssize_t n = reading_.valid()
+                  ? reading_.get()
+                  : DirectIo([&] { return ::read(fd_, next_.get(), kBlock); });
+  if (n == -EINVAL) {
+    // The file system refused the direct read after all (nothing was
+    // read): go on through the page cache.
+    direct_ = false;
+    if (!SetDirect(fd_, false)) {
+      return PosixError(path_, "fcntl", errno);
+    }
+    return absl::OkStatus();
+  }
+  if (n < 0) {
+    return PosixError(path_, "read", static_cast<int>(-n));
+  }
+  std::swap(block_, next_);
+  block_at_ = 0;
+  block_size_ = static_cast<size_t>(n);
+  if (block_size_ == kBlock) {  // a direct read is short only at the end
+    reading_ = std::async(std::launch::async, [fd = fd_, p = next_.get()] {
+      return DirectIo([&] { return ::read(fd, p, kBlock); });
+    });
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Spool::Reader::Read(char* dst, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    if (direct_) {
+      if (block_at_ == block_size_) {
+        const bool more = reading_.valid() || block_size_ == 0 || block_size_ == kBlock;
+        if (!more) {
+          break;  // the last block was short: the end
+        }
+        AXIS_RETURN_IF_ERROR(Refill());
+        if (direct_ && block_size_ == 0) {
+          break;
+        }
+        continue;
+      }
+      size_t k = std::min(n - got, block_size_ - block_at_);
+      std::memcpy(dst + got, block_.get() + block_at_, k);
+      block_at_ += k;
+      got += k;
+      continue;
+    }
+    ssize_t r = DirectIo([&] { return ::read(fd_, dst + got, n - got); });
+    if (r < 0) {
+      return PosixError(path_, "read", static_cast<int>(-r));
+    }
+    if (r == 0) {
+      break;
+    }
+    got += static_cast<size_t>(r);
+  }
+  return got;
 }
 
 absl::Status Spool::SyncDir() {

@@ -13,7 +13,9 @@
 #define AXIS_SECURITY_SERVER_STORE_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -254,6 +256,15 @@ class Spool {
   explicit Spool(std::string dir) : dir_(std::move(dir)) {}
   absl::Status Init();
 
+  // Payload files are written and read with O_DIRECT where the file system
+  // allows it, through one aligned block of kBlock bytes; elsewhere (tmpfs,
+  // or a write the kernel refuses) through the page cache as before. Why:
+  // on this machine filling fresh page-cache pages is the dearest part of a
+  // large payload (measured with dd: buffered write + fsync 469 MB/s,
+  // O_DIRECT 2.3 GB/s; cold buffered read 1.0 GB/s, O_DIRECT 1.5 GB/s), and
+  // a payload is read back once per recipient, so the cache gains nothing.
+  static constexpr size_t kBlock = 1 << 20;
+
   // Writer is one payload being written. Not thread-safe; the destructor
   // removes an uncommitted temporary file.
   class Writer {
@@ -274,6 +285,13 @@ class Spool {
     friend class Spool;
     Writer() = default;
     absl::Status StartFile();  // creates the temporary file, writes buffer_
+    absl::Status WriteFile(absl::string_view data);  // to the file, through block_ when direct
+    absl::Status FlushBlock();  // hands a full block_ to a background write
+    absl::Status FlushLast();   // writes what block_ holds at the end, then waits
+    absl::Status AwaitWrite();  // waits for the background write
+    // Settle finishes a direct write of `size` bytes that wrote `n` (or
+    // failed: -errno): what it did not write goes through the page cache.
+    absl::Status Settle(const char* data, size_t size, ssize_t n);
     Spool* spool_ = nullptr;
     std::string dir_;
     std::string tmp_path_;
@@ -284,7 +302,40 @@ class Spool {
     bool finished_ = false;
     bool may_inline_ = false;
     std::string buffer_;  // the payload while it is at most kInlineMax bytes
+    // Direct writes: block_ fills while the full one before it (spare_) is
+    // written by a background thread, so disk and network overlap as
+    // page-cache writeback made them before.
+    bool direct_ = false;  // fd_ is O_DIRECT; writes go through block_
+    std::unique_ptr<char, void (*)(void*)> block_{nullptr, &::free};  // kBlock, aligned
+    std::unique_ptr<char, void (*)(void*)> spare_{nullptr, &::free};  // kBlock, aligned
+    size_t block_used_ = 0;
+    std::future<ssize_t> writing_;  // of spare_: bytes written or -errno
   };
+
+  // Reader reads one payload file from its start. Not thread-safe.
+  class Reader {
+   public:
+    // Read copies up to `n` bytes into `dst`; 0 means the end of the file.
+    absl::StatusOr<size_t> Read(char* dst, size_t n);
+    ~Reader();
+
+   private:
+    friend class Spool;
+    Reader() = default;
+    std::string path_;
+    int fd_ = -1;
+    absl::Status Refill();  // the next block into block_ (direct reads)
+    // Direct reads: while block_ is copied out, the next block is read into
+    // next_ by a background thread.
+    bool direct_ = false;
+    std::unique_ptr<char, void (*)(void*)> block_{nullptr, &::free};  // kBlock, aligned
+    std::unique_ptr<char, void (*)(void*)> next_{nullptr, &::free};   // kBlock, aligned
+    size_t block_at_ = 0;    // next unread byte in block_
+    size_t block_size_ = 0;  // bytes in block_
+    std::future<ssize_t> reading_;  // into next_: bytes read or -errno
+  };
+  // OpenPayload opens the file of the payload with this digest (32 bytes).
+  absl::StatusOr<std::unique_ptr<Reader>> OpenPayload(absl::string_view sha256) const;
   // kInlineMax is the largest payload kept in the database.
   static constexpr uint64_t kInlineMax = 64 * 1024;
   // NewWriter starts a payload; only with `may_inline` is a small one kept

@@ -12,8 +12,11 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -287,10 +290,42 @@ bool OnPath(const std::string& program) {
 
 bool HaveJdk() { return OnPath("java") && OnPath("javac"); }
 
+namespace {
+
+absl::Mutex temp_dirs_mu;
+std::vector<std::string>* temp_dirs ABSL_GUARDED_BY(temp_dirs_mu) = nullptr;
+
+// RemoveTempDirs runs at exit: the directories MakeTempDir made go, with
+// everything the servers of the test wrote in them, unless
+// AXIS_KEEP_TEST_DIRS is set (then they are listed on stderr).
+void RemoveTempDirs() {
+  absl::MutexLock l(&temp_dirs_mu);
+  const char* keep = std::getenv("AXIS_KEEP_TEST_DIRS");
+  for (const std::string& dir : *temp_dirs) {
+    if (keep != nullptr && *keep != '\0') {
+      std::fprintf(stderr, "kept: %s\n", dir.c_str());
+      continue;
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& prefix) {
   std::string tmpl = ::testing::TempDir() + prefix + "XXXXXX";
   char* made = ::mkdtemp(tmpl.data());
-  return made == nullptr ? std::string() : std::string(made);
+  if (made == nullptr) {
+    return std::string();
+  }
+  absl::MutexLock l(&temp_dirs_mu);
+  if (temp_dirs == nullptr) {
+    temp_dirs = new std::vector<std::string>();
+    std::atexit(RemoveTempDirs);
+  }
+  temp_dirs->push_back(made);
+  return std::string(made);
 }
 
 }  // namespace axis::testing

@@ -80,7 +80,9 @@ bool OnPath(const std::string& program);
 // from source, which needs the compiler too.
 bool HaveJdk();
 
-// MakeTempDir creates a fresh directory under testing::TempDir().
+// MakeTempDir creates a fresh directory under testing::TempDir(); it is
+// removed with its contents when the test program exits, unless the
+// environment sets AXIS_KEEP_TEST_DIRS (to look at a failure).
 std::string MakeTempDir(const std::string& prefix);
 
 }  // namespace axis::testing

@@ -153,10 +153,12 @@ grpc::Status AuditService::GetEvidence(grpc::ServerContext* context, const Evide
     return grpc::Status(grpc::StatusCode::DATA_LOSS,
                         absl::StrCat("message ", request->message_id(), ": payload is missing"));
   }
+  const uint64_t size = evidence->payload_size();
   EvidenceResponse first;
   *first.mutable_evidence() = std::move(*evidence);
   bool ok = writer->Write(first);
   std::string buf(kChunkBytes, '\0');
+  uint64_t sent = 0;
   while (ok && !context->IsCancelled()) {
     absl::StatusOr<size_t> n = (*file)->Read(buf.data(), buf.size());
     if (!n.ok()) {
@@ -165,9 +167,16 @@ grpc::Status AuditService::GetEvidence(grpc::ServerContext* context, const Evide
     if (*n == 0) {
       break;
     }
+    sent += *n;
     EvidenceResponse chunk;
     chunk.set_chunk(buf.data(), *n);
     ok = writer->Write(chunk);
+  }
+  if (ok && !context->IsCancelled() && sent != size) {
+    // Never an export that looks whole but is not.
+    return grpc::Status(grpc::StatusCode::DATA_LOSS,
+                        absl::StrCat("message ", request->message_id(), ": the payload file holds ",
+                                     sent, " bytes, not ", size));
   }
   return grpc::Status::OK;
 }

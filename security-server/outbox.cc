@@ -194,7 +194,13 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
       buf->resize(want);
       absl::StatusOr<size_t> n = (*file)->Read(buf->data(), want);
       if (!n.ok() || *n == 0) {
-        break;  // the call is not finished: the recipient refuses the short payload
+        // Give up the call now (the recipient would wait for the rest until
+        // the deadline) and say why.
+        ctx.TryCancel();
+        (void)w->Finish();
+        return n.ok() ? absl::DataLossError(absl::StrCat("relay: the spool file of ",
+                                                         row.message_id, " is short"))
+                      : n.status();
       }
       buf->resize(*n);
       sent += *n;

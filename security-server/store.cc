@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <thread>
+#include <system_error>
 #include <utility>
 
 #include <openssl/evp.h>
@@ -706,13 +708,16 @@ class SqliteStore : public Store {
     AXIS_RETURN_IF_ERROR(SplitChain<Receipt>(db, r.receipt, &receipt, &chain));
     Stmt s(&stmts_, db,
            "UPDATE outbox SET state=?,attempts=?,next_attempt=?,reason=?,updated_at=?,"
-           "receipt=CASE WHEN length(?)>0 THEN ? ELSE receipt END,"
-           "receipt_chain=CASE WHEN length(?)>0 THEN ? ELSE receipt_chain END,"
+           "receipt=CASE WHEN ? THEN ? ELSE receipt END,"
+           "receipt_chain=CASE WHEN ? THEN ? ELSE receipt_chain END,"
            "ocsp_sha256=CASE WHEN length(?)>0 THEN ? ELSE ocsp_sha256 END "
            "WHERE message_id=? AND recipient=?");
     s.Bind(1, static_cast<int64_t>(r.state)).Bind(2, static_cast<int64_t>(r.attempts));
     s.Bind(3, Micros(r.next_attempt)).Bind(4, r.reason).Bind(5, Micros(r.updated_at));
-    s.BindBlob(6, receipt).BindBlob(7, receipt).BindBlob(8, receipt).BindBlob(9, chain);
+    // A new receipt (even one that was nothing but a chain) replaces the
+    // old one and its chain; none given keeps both.
+    const int64_t replace = r.receipt.empty() ? 0 : 1;
+    s.Bind(6, replace).BindBlob(7, receipt).Bind(8, replace).BindBlob(9, chain);
     s.BindBlob(10, ocsp_sha).BindBlob(11, ocsp_sha);
     s.Bind(12, r.message_id).Bind(13, r.recipient);
     return s.Run();
@@ -1081,6 +1086,11 @@ absl::Status Spool::Writer::WriteFile(absl::string_view data) {
     data.remove_prefix(n);
     if (block_used_ == kBlock) {
       AXIS_RETURN_IF_ERROR(FlushBlock());
+      if (!direct_) {
+        // Direct writes were refused: the block went through the page
+        // cache, and so does the rest.
+        return WriteFile(data);
+      }
     }
   }
   return absl::OkStatus();
@@ -1088,9 +1098,11 @@ absl::Status Spool::Writer::WriteFile(absl::string_view data) {
 
 namespace {
 
-// DirectIo runs one read or write (EINTR retried): bytes moved, or -errno.
+std::atomic<bool> direct_io_refused{false};  // Spool::RefuseDirectIoForTesting
+
+// Io runs one read or write (EINTR retried): bytes moved, or -errno.
 template <typename Op>
-ssize_t DirectIo(Op op) {
+ssize_t Io(Op op) {
   ssize_t n;
   do {
     n = op();
@@ -1098,7 +1110,37 @@ ssize_t DirectIo(Op op) {
   return n < 0 ? -errno : n;
 }
 
+// DirectWrite and DirectRead are the I/O of an O_DIRECT descriptor.
+ssize_t DirectWrite(int fd, const char* p, size_t n) {
+  if (direct_io_refused.load(std::memory_order_relaxed)) {
+    return -EINVAL;
+  }
+  return Io([&] { return ::write(fd, p, n); });
+}
+
+ssize_t DirectRead(int fd, char* p, size_t n) {
+  if (direct_io_refused.load(std::memory_order_relaxed)) {
+    return -EINVAL;
+  }
+  return Io([&] { return ::read(fd, p, n); });
+}
+
+// InBackground runs `io` on a thread of its own, or here and now when no
+// thread can be started.
+template <typename Io>
+std::future<ssize_t> InBackground(Io io) {
+  try {
+    return std::async(std::launch::async, io);
+  } catch (const std::system_error&) {
+    std::promise<ssize_t> done;
+    done.set_value(io());
+    return done.get_future();
+  }
+}
+
 }  // namespace
+
+void Spool::RefuseDirectIoForTesting(bool refuse) { direct_io_refused.store(refuse); }
 
 absl::Status Spool::Writer::Settle(const char* data, size_t size, ssize_t n) {
   if (n < 0 && n != -EINVAL) {
@@ -1131,37 +1173,28 @@ absl::Status Spool::Writer::FlushBlock() {
     spare_ = NewBlock();
   }
   if (!direct_ || spare_ == nullptr) {  // fell back, or no memory for a second block
-    AXIS_RETURN_IF_ERROR(Settle(block_.get(), block_used_,
-                                direct_ ? DirectIo([&] {
-                                  return ::write(fd_, block_.get(), block_used_);
-                                })
-                                        : 0));
+    const size_t used = block_used_;
     block_used_ = 0;
-    return absl::OkStatus();
+    return Settle(block_.get(), used, direct_ ? DirectWrite(fd_, block_.get(), used) : 0);
   }
   std::swap(block_, spare_);
   block_used_ = 0;
-  writing_ = std::async(std::launch::async, [fd = fd_, p = spare_.get()] {
-    return DirectIo([&] { return ::write(fd, p, kBlock); });
-  });
+  writing_ = InBackground([fd = fd_, p = spare_.get()] { return DirectWrite(fd, p, kBlock); });
   return absl::OkStatus();
 }
 
 absl::Status Spool::Writer::FlushLast() {
   AXIS_RETURN_IF_ERROR(AwaitWrite());
-  // Whole 4 KiB units go straight to the device, the last partial one
-  // through the page cache.
   const size_t used = block_used_;
   block_used_ = 0;
-  if (!direct_ || used == 0) {
+  if (used == 0) {
     return absl::OkStatus();
   }
-  const size_t aligned = used / kDirectAlign * kDirectAlign;
-  ssize_t n = aligned == 0 ? 0 : DirectIo([&] { return ::write(fd_, block_.get(), aligned); });
-  if (n < 0 && n != -EINVAL) {
-    return PosixError(tmp_path_, "write", static_cast<int>(-n));
-  }
-  return Settle(block_.get(), used, n);
+  // Whole 4 KiB units go straight to the device; the last partial one, and
+  // everything once direct writes were refused (AwaitWrite may just have
+  // found that out), through the page cache.
+  const size_t aligned = direct_ ? used / kDirectAlign * kDirectAlign : 0;
+  return Settle(block_.get(), used, aligned == 0 ? 0 : DirectWrite(fd_, block_.get(), aligned));
 }
 
 absl::Status Spool::Writer::StartFile() {
@@ -1245,9 +1278,7 @@ Spool::Reader::~Reader() {
 }
 
 absl::Status Spool::Reader::Refill() {
-  ssize_t n = reading_.valid()
-                  ? reading_.get()
-                  : DirectIo([&] { return ::read(fd_, next_.get(), kBlock); });
+  ssize_t n = reading_.valid() ? reading_.get() : DirectRead(fd_, next_.get(), kBlock);
   if (n == -EINVAL) {
     // The file system refused the direct read after all (nothing was
     // read): go on through the page cache.
@@ -1263,10 +1294,11 @@ absl::Status Spool::Reader::Refill() {
   std::swap(block_, next_);
   block_at_ = 0;
   block_size_ = static_cast<size_t>(n);
-  if (block_size_ == kBlock) {  // a direct read is short only at the end
-    reading_ = std::async(std::launch::async, [fd = fd_, p = next_.get()] {
-      return DirectIo([&] { return ::read(fd, p, kBlock); });
-    });
+  // Only a read of nothing is the end (a short one need not be, on every
+  // file system): read on ahead until then.
+  eof_ = n == 0;
+  if (!eof_) {
+    reading_ = InBackground([fd = fd_, p = next_.get()] { return DirectRead(fd, p, kBlock); });
   }
   return absl::OkStatus();
 }
@@ -1276,14 +1308,10 @@ absl::StatusOr<size_t> Spool::Reader::Read(char* dst, size_t n) {
   while (got < n) {
     if (direct_) {
       if (block_at_ == block_size_) {
-        const bool more = reading_.valid() || block_size_ == 0 || block_size_ == kBlock;
-        if (!more) {
-          break;  // the last block was short: the end
-        }
-        AXIS_RETURN_IF_ERROR(Refill());
-        if (direct_ && block_size_ == 0) {
+        if (eof_) {
           break;
         }
+        AXIS_RETURN_IF_ERROR(Refill());
         continue;
       }
       size_t k = std::min(n - got, block_size_ - block_at_);
@@ -1292,7 +1320,7 @@ absl::StatusOr<size_t> Spool::Reader::Read(char* dst, size_t n) {
       got += k;
       continue;
     }
-    ssize_t r = DirectIo([&] { return ::read(fd_, dst + got, n - got); });
+    ssize_t r = Io([&] { return ::read(fd_, dst + got, n - got); });
     if (r < 0) {
       return PosixError(path_, "read", static_cast<int>(-r));
     }

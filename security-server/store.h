@@ -332,8 +332,15 @@ class Spool {
     std::unique_ptr<char, void (*)(void*)> next_{nullptr, &::free};   // kBlock, aligned
     size_t block_at_ = 0;    // next unread byte in block_
     size_t block_size_ = 0;  // bytes in block_
+    bool eof_ = false;       // a direct read returned nothing
     std::future<ssize_t> reading_;  // into next_: bytes read or -errno
   };
+  // RefuseDirectIoForTesting makes every direct read and write fail with
+  // EINVAL, as on a file system that accepts O_DIRECT but no direct I/O:
+  // the only way to reach the fall-back paths on the file systems tests run
+  // on.
+  static void RefuseDirectIoForTesting(bool refuse);
+
   // OpenPayload opens the file of the payload with this digest (32 bytes).
   absl::StatusOr<std::unique_ptr<Reader>> OpenPayload(absl::string_view sha256) const;
   // kInlineMax is the largest payload kept in the database.

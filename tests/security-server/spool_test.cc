@@ -1,7 +1,9 @@
 // spool_test.cc: the store's own storage forms. Payload files are written
 // and read with direct I/O through aligned blocks (and a background thread
 // a block ahead): every size around the 4 KiB unit and the block comes back
-// byte for byte, whatever the pieces it was written and read in. Envelopes
+// byte for byte, whatever the pieces it was written and read in, and also
+// where direct I/O is refused (a fault injected: the file systems here all
+// take it). Envelopes
 // and receipts are stored without their certificate chain, which is kept
 // once and put back on reading.
 #include <sqlite3.h>
@@ -95,6 +97,38 @@ TEST_F(SpoolTest, EverySizeAroundTheUnitAndTheBlockComesBackByteForByte) {
   }
 }
 
+// A file system that takes the O_DIRECT flag but no direct I/O: writes and
+// reads fall back to the page cache, from the first block or from the
+// background write of one, and lose nothing.
+TEST_F(SpoolTest, WithoutDirectIoEverySizeStillComesBackByteForByte) {
+  const size_t kB = Spool::kBlock;
+  struct Restore {
+    ~Restore() { Spool::RefuseDirectIoForTesting(false); }
+  } restore;
+  for (size_t size : {size_t{4095}, kB, kB + kB / 2, 3 * kB + 12345}) {
+    SCOPED_TRACE(absl::StrCat("size ", size));
+    std::string data = RandomBytes(size);
+    Spool::RefuseDirectIoForTesting(true);
+    std::string digest = WriteInPieces(data, 300 * 1024);
+    EXPECT_EQ(HexOf(digest), HexOf(signer::Sha256(data)));
+    // Read back with direct reads refused, and (written without) with them.
+    for (bool refuse : {true, false}) {
+      Spool::RefuseDirectIoForTesting(refuse);
+      std::string got = ReadInPieces(digest, kB);
+      EXPECT_EQ(got.size(), data.size()) << "direct reads refused: " << refuse;
+      EXPECT_EQ(HexOf(signer::Sha256(got)), HexOf(digest)) << "direct reads refused: " << refuse;
+    }
+    // And the other way round: written directly, read without.
+    Spool::RefuseDirectIoForTesting(false);
+    std::string other = RandomBytes(size);
+    std::string other_digest = WriteInPieces(other, kB);
+    Spool::RefuseDirectIoForTesting(true);
+    std::string got = ReadInPieces(other_digest, 7777);
+    EXPECT_EQ(got.size(), other.size());
+    EXPECT_EQ(HexOf(signer::Sha256(got)), HexOf(other_digest));
+  }
+}
+
 TEST_F(SpoolTest, AMissingPayloadIsNotFoundAndNamesItsFile) {
   absl::StatusOr<std::unique_ptr<Spool::Reader>> r = spool_->OpenPayload(std::string(32, 'x'));
   ASSERT_FALSE(r.ok());
@@ -168,6 +202,19 @@ TEST(StoreChainTest, EnvelopesAndReceiptsComeBackWithTheirChainWhichIsStoredOnce
       ASSERT_TRUE(r.ParseFromString((*rows)[0].receipt));
       EXPECT_EQ(r.SerializeAsString(), receipts[i].SerializeAsString());
     }
+    // A receipt that is nothing but a chain still replaces the one before.
+    {
+      Receipt bare;
+      bare.add_cert_chain_der(peer_chain[0]);
+      absl::StatusOr<std::vector<OutboxRow>> rows = (*store)->OutboxOf("m0");
+      ASSERT_TRUE(rows.ok() && rows->size() == 1);
+      OutboxRow row = (*rows)[0];
+      row.receipt = bare.SerializeAsString();
+      ASSERT_TRUE((*store)->UpdateOutbox(row, {}).ok());
+      rows = (*store)->OutboxOf("m0");
+      ASSERT_TRUE(rows.ok() && rows->size() == 1);
+      EXPECT_EQ((*rows)[0].receipt, bare.SerializeAsString());
+    }
     absl::StatusOr<std::vector<OutboxRow>> due = (*store)->DueOutbox(absl::Now(), 10);
     ASSERT_TRUE(due.ok());
     EXPECT_TRUE(due->empty());  // all delivered
@@ -184,7 +231,7 @@ TEST(StoreChainTest, EnvelopesAndReceiptsComeBackWithTheirChainWhichIsStoredOnce
     sqlite3_finalize(q);
     return n;
   };
-  EXPECT_EQ(count("SELECT count(*) FROM cert_chains"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM cert_chains"), 3);  // seal, peer, and the bare one
   EXPECT_LT(count("SELECT max(length(envelope)) FROM outbox"), 600);
   EXPECT_LT(count("SELECT max(length(receipt)) FROM outbox"), 300);
   sqlite3_close(db);

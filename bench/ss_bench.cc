@@ -19,13 +19,15 @@
 // servers' directories and prints where. The recipient DMS acknowledges what
 // each Receive returned in one Ack call.
 //
-// Figures (quiet 2-core VM, final code of session 4; history and where the
-// time goes: ../security-server/README.md, "Performance"): unpaced 8 s
-// 1,873-2,003 docs/s end to end, 30 s 1,877 (disk-bound, ~124 KB written
-// per document over both servers), 0.70-0.76 ms of CPU per document for
-// both servers; at 1,000/s end to end p50 8.6 / p99 38 ms; at 500/s p50
-// 2.8 / p99 22 ms; 1 GB 235 MB/s to accepted, 115 MB/s end to end (both
-// servers fsync it to one ~270 MB/s disk), peak RSS 52 / 47 MB.
+// Figures (quiet 2-core VM, final code of session 5; history and where the
+// time goes: ../security-server/README.md, "Performance"): unpaced 30 s
+// 1,874-2,023 docs/s end to end (5 runs), 60 s 1,733 (the databases' growth
+// into fresh page-cache pages costs more as the run goes on), ~100 KB written
+// per document over both servers, 0.70-0.76 ms of CPU per document for both
+// servers; at 1,000/s end to end p50 9.3 / p99 26.7 ms; at 500/s p50 3.4 /
+// p99 11.0 ms; 1 GB per hop: Send 325-396 MB/s, relay 422-458 MB/s, Receive
+// 591-895 MB/s, end to end 152-165 MB/s (three sequential store-and-forward
+// hops), peak RSS 57 / 50 MB.
 #include <sys/stat.h>
 
 #include <algorithm>

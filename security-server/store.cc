@@ -1061,6 +1061,46 @@ bool SetDirect(int fd, bool on) {
   return ::fcntl(fd, F_SETFL, flags) == 0;
 }
 
+std::atomic<bool> direct_io_refused{false};  // Spool::RefuseDirectIoForTesting
+
+// Io runs one read or write (EINTR retried): bytes moved, or -errno.
+template <typename Op>
+ssize_t Io(Op op) {
+  ssize_t n;
+  do {
+    n = op();
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
+// DirectWrite and DirectRead are the I/O of an O_DIRECT descriptor.
+ssize_t DirectWrite(int fd, const char* p, size_t n) {
+  if (direct_io_refused.load(std::memory_order_relaxed)) {
+    return -EINVAL;
+  }
+  return Io([&] { return ::write(fd, p, n); });
+}
+
+ssize_t DirectRead(int fd, char* p, size_t n) {
+  if (direct_io_refused.load(std::memory_order_relaxed)) {
+    return -EINVAL;
+  }
+  return Io([&] { return ::read(fd, p, n); });
+}
+
+// InBackground runs `io` on a thread of its own, or here and now when no
+// thread can be started.
+template <typename Work>
+std::future<ssize_t> InBackground(Work io) {
+  try {
+    return std::async(std::launch::async, io);
+  } catch (const std::system_error&) {
+    std::promise<ssize_t> done;
+    done.set_value(io());
+    return done.get_future();
+  }
+}
+
 }  // namespace
 
 absl::Status Spool::Writer::WriteFile(absl::string_view data) {
@@ -1095,50 +1135,6 @@ absl::Status Spool::Writer::WriteFile(absl::string_view data) {
   }
   return absl::OkStatus();
 }
-
-namespace {
-
-std::atomic<bool> direct_io_refused{false};  // Spool::RefuseDirectIoForTesting
-
-// Io runs one read or write (EINTR retried): bytes moved, or -errno.
-template <typename Op>
-ssize_t Io(Op op) {
-  ssize_t n;
-  do {
-    n = op();
-  } while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : n;
-}
-
-// DirectWrite and DirectRead are the I/O of an O_DIRECT descriptor.
-ssize_t DirectWrite(int fd, const char* p, size_t n) {
-  if (direct_io_refused.load(std::memory_order_relaxed)) {
-    return -EINVAL;
-  }
-  return Io([&] { return ::write(fd, p, n); });
-}
-
-ssize_t DirectRead(int fd, char* p, size_t n) {
-  if (direct_io_refused.load(std::memory_order_relaxed)) {
-    return -EINVAL;
-  }
-  return Io([&] { return ::read(fd, p, n); });
-}
-
-// InBackground runs `io` on a thread of its own, or here and now when no
-// thread can be started.
-template <typename Io>
-std::future<ssize_t> InBackground(Io io) {
-  try {
-    return std::async(std::launch::async, io);
-  } catch (const std::system_error&) {
-    std::promise<ssize_t> done;
-    done.set_value(io());
-    return done.get_future();
-  }
-}
-
-}  // namespace
 
 void Spool::RefuseDirectIoForTesting(bool refuse) { direct_io_refused.store(refuse); }
 

@@ -276,7 +276,7 @@ absl::Status Server::DoReceive(const std::set<std::string>& allowed, const Recei
         }
         AXIS_ASSIGN_OR_RETURN(std::unique_ptr<Spool::Reader> file,
                               spool_->OpenPayload(row.payload_sha256));
-        // One message, read into directly (no copy through a buffer).
+        // One message, its buffer reused for every chunk.
         ReceiveResponse chunk;
         std::string* buf = chunk.mutable_chunk();
         const size_t want = std::min<uint64_t>(kChunk, row.payload_size);

@@ -185,7 +185,7 @@ absl::StatusOr<Receipt> Server::SendToPeer(const std::string& address, const Env
     w->WriteLast(first, grpc::WriteOptions());
   } else {
     ok = w->Write(first, grpc::WriteOptions().set_buffer_hint());
-    // One message, read into directly (no copy through a buffer).
+    // One message, its buffer reused for every chunk.
     DeliverRequest chunk;
     std::string* buf = chunk.mutable_chunk();
     const size_t want = std::min<uint64_t>(kChunk, row.payload_size);

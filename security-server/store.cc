@@ -1008,19 +1008,23 @@ Spool::Writer::~Writer() {
 
 namespace {
 
+// Io runs one read or write (EINTR retried): bytes moved, or -errno.
+template <typename Op>
+ssize_t Io(Op op) {
+  ssize_t n;
+  do {
+    n = op();
+  } while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
+
 absl::Status WriteAll(int fd, const std::string& path, absl::string_view data) {
-  const char* p = data.data();
-  size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, p, left);
+  while (!data.empty()) {
+    ssize_t n = Io([&] { return ::write(fd, data.data(), data.size()); });
     if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return PosixError(path, "write", errno);
+      return PosixError(path, "write", static_cast<int>(-n));
     }
-    p += n;
-    left -= static_cast<size_t>(n);
+    data.remove_prefix(static_cast<size_t>(n));
   }
   return absl::OkStatus();
 }
@@ -1062,16 +1066,6 @@ bool SetDirect(int fd, bool on) {
 }
 
 std::atomic<bool> direct_io_refused{false};  // Spool::RefuseDirectIoForTesting
-
-// Io runs one read or write (EINTR retried): bytes moved, or -errno.
-template <typename Op>
-ssize_t Io(Op op) {
-  ssize_t n;
-  do {
-    n = op();
-  } while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : n;
-}
 
 // DirectWrite and DirectRead are the I/O of an O_DIRECT descriptor.
 ssize_t DirectWrite(int fd, const char* p, size_t n) {

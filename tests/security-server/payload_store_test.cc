@@ -3,6 +3,7 @@
 // when the sender relays after a kill -9 (from the store, not from memory)
 // and when the recipient's DMS reads after the recipient's kill -9.
 #include <dirent.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
@@ -93,6 +94,44 @@ TEST_F(PayloadStoreTest, SmallPayloadsStayInTheDatabaseLargeOnesInTheSpoolAndAll
                                                                     << " bytes";
   }
   (void)axis::testing::RunCommand({"rm", "-rf", out});
+}
+
+// A spool file that lost its end (a disk fault, a careless operator) makes
+// the relay give up each attempt at once, saying so; the recipient never
+// waits for the missing bytes until a deadline, and stores nothing.
+TEST_F(PayloadStoreTest, ARelayWhoseSpoolFileIsShortSaysSoAndDeliversNothing) {
+  StartServer("vpcp");  // mic down: the document waits in vpcp's outbox
+  const Agency& vpcp = agencies_["vpcp"];
+  const Agency& mic = agencies_["mic"];
+  std::string bytes(300 * 1024, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  std::string path = dir_ + "/short.bin";
+  std::ofstream(path, std::ios::binary) << bytes;
+  auto sent = Axis("vpcp", {"send", "--server", vpcp.gateway(), "--from", vpcp.subsystem, "--to",
+                            mic.subsystem, "--content-type", "application/octet-stream", path});
+  ASSERT_EQ(sent.exit_code, 0) << sent.err << Slurp(vpcp.log_path);
+  std::string id(absl::StripAsciiWhitespace(sent.out));
+  std::string spooled = dir_ + "/vpcp.spool/" + HexOf(signer::Sha256(bytes));
+  ASSERT_EQ(::truncate(spooled.c_str(), 100 * 1024), 0) << spooled;
+
+  StartServer("mic");
+  std::string reason;
+  RecipientStatus::State state = RecipientStatus::ACCEPTED;
+  for (absl::Time end = absl::Now() + absl::Seconds(20); absl::Now() < end;
+       absl::SleepFor(absl::Milliseconds(200))) {
+    StatusResponse st = StatusOf("vpcp", id);
+    if (st.recipients_size() == 1) {
+      reason = st.recipients(0).reason();
+      state = st.recipients(0).state();
+    }
+    if (reason.find("is short") != std::string::npos) {
+      break;
+    }
+  }
+  EXPECT_NE(reason.find("the spool file of " + id + " is short"), std::string::npos)
+      << reason << "\n" << Slurp(vpcp.log_path);
+  EXPECT_NE(state, RecipientStatus::DELIVERED);
+  EXPECT_TRUE(SpoolFiles(dir_ + "/mic.spool").empty());
 }
 
 }  // namespace

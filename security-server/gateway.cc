@@ -198,12 +198,13 @@ absl::StatusOr<SendResponse> Server::DoSend(const std::set<std::string>& allowed
 void Server::Enqueue(std::vector<OutboxRow> rows) {
   // Bounded; beyond that, and after a restart, the dispatcher reads them
   // from the store: re-reading the outbox for every Send cost more than the
-  // delivery.
+  // delivery. While it has rows there to read, new ones wait behind them.
   absl::MutexLock l(&mu_);
   for (OutboxRow& o : rows) {
-    if (queue_.size() >= kDirectQueueMax) {
+    if (undispatched_ || queue_.size() >= kDirectQueueMax) {
       wake_ = true;
       undispatched_ = true;
+      ++spilled_;
       break;
     }
     if (inflight_.insert({o.message_id, o.recipient}).second) {

@@ -23,43 +23,63 @@ namespace axis::ss::internal {
 
 void Server::DispatchLoop() {
   // The store is read only when it may hold due rows that are neither queued
-  // nor in flight: at start (recovery), when Send could not queue its rows
+  // nor in flight: at start (recovery), when Send left its rows there
   // (undispatched_), when a retry falls due (next_retry_), and once a second
   // as a safety net. Reading it whenever a delivery finished returned the
   // rows in flight again and again (a query every few ms at moderate load).
+  //
+  // A backlog is read in due order, a piece at a time, each piece starting
+  // where the last one ended (`after`), so the rows in flight at its head are
+  // not read again and again; a piece that reaches the end of the due rows,
+  // a retry falling due and the safety net start the next read from the
+  // head. While the store holds rows not yet read, Send leaves new rows
+  // there too (Enqueue), so that they do not overtake older ones: under a
+  // sustained overload the oldest documents waited for the end of the load.
   absl::Time last_query = absl::InfinitePast();
+  DuePosition after;
   while (true) {
     absl::Time now = absl::Now();
     bool query;
+    int64_t spilled = 0;
     {
       absl::MutexLock l(&mu_);
       if (stopping_) {
         return;
       }
-      query = queue_.size() < 64 &&
+      query = queue_.size() < kQueueLow &&
               (undispatched_ || now >= next_retry_ || now - last_query >= absl::Seconds(1));
+      if (query && (now >= next_retry_ || now - last_query >= absl::Seconds(1))) {
+        after = DuePosition();
+      }
       if (query) {
-        undispatched_ = false;
         next_retry_ = absl::InfiniteFuture();
+        spilled = spilled_;
       }
     }
     if (query) {
       last_query = now;
       constexpr int kLimit = 128;
-      absl::StatusOr<std::vector<OutboxRow>> due = store_->DueOutbox(now, kLimit);
+      absl::StatusOr<std::vector<OutboxRow>> due = store_->DueOutbox(now, kLimit, after);
       // Retries scheduled later (also those of rows read from the store
       // after a restart).
       absl::StatusOr<std::optional<absl::Time>> nd = store_->NextDue(now);
       absl::MutexLock l(&mu_);
       if (due.ok()) {
         for (OutboxRow& row : *due) {
+          after = row.due;
           if (inflight_.insert({row.message_id, row.recipient}).second) {
             queue_.Push(std::move(row));
           }
         }
       }
       if (!due.ok() || due->size() >= static_cast<size_t>(kLimit)) {
-        undispatched_ = true;  // more (or unknown): read again when the queue runs low
+        undispatched_ = true;  // more (or unknown): read on when the queue runs low
+      } else {
+        // The end of the due rows: the next read starts from the head. Rows
+        // that Send left in the store after this read began are still
+        // there.
+        after = DuePosition();
+        undispatched_ = spilled_ != spilled;
       }
       if (!nd.ok()) {
         next_retry_ = now + absl::Seconds(1);
@@ -69,7 +89,7 @@ void Server::DispatchLoop() {
     }
     absl::MutexLock l(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return (wake_ && queue_.size() < 64) || stopping_;
+      return (wake_ && queue_.size() < kQueueLow) || stopping_;
     };
     mu_.AwaitWithDeadline(absl::Condition(&woken),
                           std::max(now + absl::Milliseconds(5),

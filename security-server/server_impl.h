@@ -46,10 +46,12 @@ constexpr int kWindow = 2 * 1024 * 1024;
 // Message ids one Ack call may take.
 constexpr size_t kMaxAckIds = 10000;
 // Rows one DeliverBatch carries, at most, and their payload bytes.
-constexpr size_t kRelayBatchMax = 64;
+constexpr size_t kRelayBatchMax = 128;
 constexpr uint64_t kRelayBatchBytes = 2 << 20;
 // Accepted rows queued for the relay workers directly by Send, at most.
 constexpr size_t kDirectQueueMax = 256;
+// The dispatcher reads due rows from the store when fewer are queued.
+constexpr size_t kQueueLow = 64;
 
 // NewMessageId is 16 bytes in hex: the creation time in microseconds (6
 // bytes, big-endian) and 10 random bytes. Ids made close in time sort close
@@ -276,6 +278,8 @@ class Server : public SecurityServer {
   bool wake_ ABSL_GUARDED_BY(mu_) = false;
   // The store may hold due rows neither queued nor in flight.
   bool undispatched_ ABSL_GUARDED_BY(mu_) = true;
+  // How many times Send left rows in the store for the dispatcher.
+  int64_t spilled_ ABSL_GUARDED_BY(mu_) = 0;
   // The earliest retry the dispatcher knows of.
   absl::Time next_retry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   RelayQueue queue_ ABSL_GUARDED_BY(mu_){1, Spool::kInlineMax};

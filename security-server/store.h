@@ -59,6 +59,14 @@ struct MessageRow {
   std::optional<std::string> inline_payload;
 };
 
+// DuePosition is a place in the order in which due outbox rows are read
+// (Store::DueOutbox): by next attempt, then by the row's position in the
+// table. The default is before every row.
+struct DuePosition {
+  int64_t next_attempt_us = INT64_MIN;
+  int64_t rowid = INT64_MIN;
+};
+
 struct OutboxRow {
   std::string message_id;
   std::string recipient;  // subsystem identifier, printed
@@ -75,6 +83,8 @@ struct OutboxRow {
   absl::Time updated_at;
   std::string payload_sha256;  // joined from messages
   uint64_t payload_size = 0;
+  // Set by DueOutbox: where the row stands in the due order.
+  DuePosition due;
   // Not stored: a small payload handed along with a row Send queues for the
   // relay workers, so they need not read it back.
   std::shared_ptr<const std::string> payload;
@@ -147,8 +157,11 @@ class Store {
       const std::function<absl::StatusOr<std::vector<OutboxRow>>()>& complete) = 0;
 
   // DueOutbox returns up to `limit` rows in state accepted or relayed whose
-  // next attempt is at or before `now`, oldest first.
-  virtual absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit) = 0;
+  // next attempt is at or before `now`, in due order (next attempt, then
+  // position), starting after `after` (the `due` of the last row of the
+  // previous call; DuePosition() for the first).
+  virtual absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit,
+                                                           const DuePosition& after) = 0;
 
   // NextDue is the earliest next attempt after `after` of a pending row, if
   // any.

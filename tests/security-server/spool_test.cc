@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "security-server/store.h"
 #include "security_server.pb.h"
@@ -215,7 +216,7 @@ TEST(StoreChainTest, EnvelopesAndReceiptsComeBackWithTheirChainWhichIsStoredOnce
       ASSERT_TRUE(rows.ok() && rows->size() == 1);
       EXPECT_EQ((*rows)[0].receipt, bare.SerializeAsString());
     }
-    absl::StatusOr<std::vector<OutboxRow>> due = (*store)->DueOutbox(absl::Now(), 10);
+    absl::StatusOr<std::vector<OutboxRow>> due = (*store)->DueOutbox(absl::Now(), 10, DuePosition());
     ASSERT_TRUE(due.ok());
     EXPECT_TRUE(due->empty());  // all delivered
   }
@@ -236,6 +237,67 @@ TEST(StoreChainTest, EnvelopesAndReceiptsComeBackWithTheirChainWhichIsStoredOnce
   EXPECT_LT(count("SELECT max(length(receipt)) FROM outbox"), 300);
   sqlite3_close(db);
   (void)axis::testing::RunCommand({"rm", "-rf", dir});
+}
+
+
+// Due rows come in due order (next attempt, then insertion), a piece at a
+// time from where the last piece ended; delivered rows and rows not yet due
+// are left out, and a rescheduled row takes its new place.
+TEST(StoreDueTest, DueRowsComeInOrderAPieceAtATimeFromWhereTheLastPieceEnded) {
+  std::string dir = axis::testing::MakeTempDir("due");
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/ss.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  // m0..m9 due at t0 + i s, except m3 (due at t0 + 100 s) and m5
+  // (delivered); m7 and m8 share a due time.
+  for (int i = 0; i < 10; ++i) {
+    MessageRow m;
+    m.id = absl::StrCat("m", i);
+    m.sender = "VN/GOV/000.00.00.G22/DMS";
+    m.payload_sha256 = signer::Sha256(m.id);
+    m.created_at = t0;
+    OutboxRow row;
+    row.message_id = m.id;
+    row.recipient = "VN/GOV/000.00.00.G12/DMS";
+    row.envelope = "e";
+    row.next_attempt = t0 + absl::Seconds(i == 3 ? 100 : i == 8 ? 7 : i);
+    row.updated_at = t0;
+    ASSERT_TRUE((*store)->AcceptMessage(m, {row}, {}).ok());
+    if (i == 5) {
+      row.state = OutboxState::kDelivered;
+      ASSERT_TRUE((*store)->UpdateOutbox(row, {}).ok());
+    }
+  }
+  auto ids = [](const std::vector<OutboxRow>& rows) {
+    std::vector<std::string> out;
+    for (const OutboxRow& r : rows) {
+      out.push_back(r.message_id);
+    }
+    return absl::StrJoin(out, " ");
+  };
+  const absl::Time now = t0 + absl::Seconds(50);
+  absl::StatusOr<std::vector<OutboxRow>> a = (*store)->DueOutbox(now, 3, DuePosition());
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(ids(*a), "m0 m1 m2");
+  absl::StatusOr<std::vector<OutboxRow>> b = (*store)->DueOutbox(now, 3, a->back().due);
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(ids(*b), "m4 m6 m7");
+  absl::StatusOr<std::vector<OutboxRow>> c = (*store)->DueOutbox(now, 3, b->back().due);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(ids(*c), "m8 m9");
+  // m0 failed and is retried at t0 + 8 s: after m8, before m9.
+  OutboxRow retry = (*a)[0];
+  retry.state = OutboxState::kRelayed;
+  retry.attempts = 1;
+  retry.next_attempt = t0 + absl::Seconds(8);
+  ASSERT_TRUE((*store)->UpdateOutbox(retry, {}).ok());
+  absl::StatusOr<std::vector<OutboxRow>> all = (*store)->DueOutbox(now, 100, DuePosition());
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(ids(*all), "m1 m2 m4 m6 m7 m8 m0 m9");
+  // Later, m3 is due too, last.
+  all = (*store)->DueOutbox(t0 + absl::Seconds(100), 100, (*all)[5].due);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(ids(*all), "m0 m9 m3");
 }
 
 }  // namespace

@@ -46,9 +46,9 @@ void Server::DispatchLoop() {
       if (stopping_) {
         return;
       }
-      query = queue_.size() < kQueueLow &&
-              (undispatched_ || now >= next_retry_ || now - last_query >= absl::Seconds(1));
-      if (query && (now >= next_retry_ || now - last_query >= absl::Seconds(1))) {
+      const bool from_head = now >= next_retry_ || now - last_query >= absl::Seconds(1);
+      query = queue_.size() < kQueueLow && (undispatched_ || from_head);
+      if (query && from_head) {
         after = DuePosition();
       }
       if (query) {

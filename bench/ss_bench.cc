@@ -4,10 +4,14 @@
 //   - 10 KB documents per second from N concurrent DMS senders, and the p50
 //     / p99 of the time from the start of Send to the recipient DMS reading
 //     the document from its inbox (and of Send alone: "accepted");
-//   - one 1 GB document: MB/s to accepted and to received, and the peak RSS
-//     (VmHWM) of both server processes;
+//   - one 1 GB document: MB/s per hop and end to end, and the peak RSS
+//     (VmHWM) of both server processes, for the 10 KB phase and for the big
+//     document on its own (the peak is reset in between);
 //   - how many envelopes (receipts) shared a batch signature, from the
 //     servers' ServerStatus counters.
+// The N senders are slots of one asynchronous gRPC client on one thread, so
+// that the load generator takes little of the 2 cores the servers share
+// with it (a thread per sender cost ~0.4 of a core at 1,900 docs/s).
 // Environment: SS_BENCH_SECONDS (default 10), SS_BENCH_SENDERS (default 16),
 // SS_BENCH_BIG_MB (default 1024; 0 skips it), SS_BENCH_FROM / SS_BENCH_TO
 // (default vpcp -> mic: vpcp's seal is RSA-2048; mic -> vpcp measures a
@@ -15,19 +19,20 @@
 // real ones do; 0: all identical, so the spool keeps one file for all),
 // SS_BENCH_RATE (default 0: each sender sends as fast as it can; N: the
 // senders together start N documents a second, for latency at a set load),
-// SS_BENCH_RELAY_WORKERS (default 16); AXIS_KEEP_TEST_DIRS=1 keeps the
+// SS_BENCH_RELAY_WORKERS (default 16), SS_BENCH_CALLS_PER_PEER (the sender's
+// relay_calls_per_peer, default 1); AXIS_KEEP_TEST_DIRS=1 keeps the
 // servers' directories and prints where. The recipient DMS acknowledges what
 // each Receive returned in one Ack call.
 //
-// Figures (quiet 2-core VM, final code of session 5; history and where the
-// time goes: ../security-server/README.md, "Performance"): unpaced 30 s
-// 1,874-2,023 docs/s end to end (5 runs), 60 s 1,733 (the databases' growth
-// into fresh page-cache pages costs more as the run goes on), ~100 KB written
-// per document over both servers, 0.70-0.76 ms of CPU per document for both
-// servers; at 1,000/s end to end p50 9.3 / p99 26.7 ms; at 500/s p50 3.4 /
-// p99 11.0 ms; 1 GB per hop: Send 325-396 MB/s, relay 422-458 MB/s, Receive
-// 591-895 MB/s, end to end 152-165 MB/s (three sequential store-and-forward
-// hops), peak RSS 57 / 50 MB.
+// Figures (quiet 2-core VM, session 7; history and where the time goes:
+// ../security-server/README.md, "Performance"): unpaced 30 s 2,058-2,173
+// docs/s end to end, 60 s 2,066 (accepted 2,105: the relay is the slower
+// side, so unpaced runs build a backlog and their end-to-end latency is a
+// queue's), 0.66-0.71 ms of CPU per document for both servers; at 1,000/s
+// end to end p50 9.4-9.5 / p99 27.7-29.5 ms; 1 GB: Send 429-477 MB/s, relay
+// 426-437 MB/s, Receive 604-776 MB/s, end to end 159-175 MB/s (three
+// sequential store-and-forward hops), peak RSS for the 1 GB document alone
+// 40 / 41 MB.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -40,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 #include <openssl/rand.h>
 
@@ -69,6 +75,13 @@ long PeakRssKb(pid_t pid) {
     }
   }
   return -1;
+}
+
+// ResetPeakRss starts `pid`'s VmHWM again from its current RSS (Linux's
+// clear_refs "5"), so that each phase reports its own peak.
+void ResetPeakRss(pid_t pid) {
+  std::ofstream out(absl::StrCat("/proc/", pid, "/clear_refs"));
+  out << "5";
 }
 
 class SsBench : public SecurityServerFixture {
@@ -108,6 +121,20 @@ class SsBench : public SecurityServerFixture {
   }
 };
 
+// Sender is one DMS sender of the asynchronous client, and the tag of its
+// completion-queue events: `step` is the operation in flight.
+struct Sender {
+  enum Step { kWaiting, kStarting, kHeader, kPayload, kFinishing } step = kWaiting;
+  std::unique_ptr<grpc::ClientContext> ctx;
+  // Declared after ctx, so destroyed before it (it lives in the call's arena).
+  std::unique_ptr<grpc::ClientAsyncWriter<SendRequest>> writer;
+  std::unique_ptr<grpc::Alarm> alarm;
+  SendResponse resp;
+  grpc::Status status;
+  absl::Time start;  // latency counts from here
+  absl::Time next;   // when the next document is due (paced runs)
+};
+
 // CpuSeconds is the user + system CPU time of `pid` so far.
 double CpuSeconds(pid_t pid) {
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
@@ -131,7 +158,9 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
   // The DMS clients share the 2 cores with the servers: like the servers,
   // they skip Debian Abseil's Mutex deadlock detector (a graph update per lock).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  StartServer(from_, absl::StrCat("relay_workers: ", EnvInt("SS_BENCH_RELAY_WORKERS", 16), "\n"));
+  StartServer(from_,
+              absl::StrCat("relay_workers: ", EnvInt("SS_BENCH_RELAY_WORKERS", 16),
+                           "\nrelay_calls_per_peer: ", EnvInt("SS_BENCH_CALLS_PER_PEER", 1), "\n"));
   StartServer(to_);
   std::printf("%s -> %s\n", from_.c_str(), to_.c_str());
   const int seconds = EnvInt("SS_BENCH_SECONDS", 10);
@@ -202,50 +231,106 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
   absl::Time t0 = absl::Now();
   absl::Time end = t0 + absl::Seconds(seconds);
   std::atomic<int> sent{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < senders; ++t) {
-    threads.emplace_back([&, t] {
-      auto stub = Gateway(from_);
-      // With a rate: this sender's documents are scheduled every
-      // senders/rate seconds, staggered across senders; a sender still busy
-      // with the previous one starts late, and latency counts from the
-      // scheduled start, so the delay shows.
-      absl::Duration every = rate > 0 ? absl::Seconds(1) * senders / rate : absl::ZeroDuration();
-      absl::Time next = t0 + every * t / senders;
-      while (absl::Now() < end) {
-        absl::Time s = absl::Now();
-        if (rate > 0) {
-          // Latency counts from the scheduled start (no coordinated omission).
-          absl::SleepFor(next - s);
-          s = next;
-          next += every;
-        }
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-        SendResponse resp;
-        auto w = stub->Send(&ctx, &resp);
-        SendRequest c;
-        c.set_chunk(doc);
-        if (unique) {
-          // A distinct payload per document (16 random bytes up front).
-          RAND_bytes(reinterpret_cast<unsigned char*>(c.mutable_chunk()->data()), 16);
-        }
-        // The header waits for the payload, and the payload goes with the
-        // end of the stream: one HTTP/2 write for a small document.
-        if (w->Write(Header("bench"), grpc::WriteOptions().set_buffer_hint())) {
-          w->WriteLast(c, grpc::WriteOptions());
-        }
-        if (w->Finish().ok()) {
-          absl::MutexLock l(&mu);
-          started[resp.message_id()] = s;
-          accept_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - s));
-          sent.fetch_add(1);
-        }
+  // The senders are slots of one asynchronous client driven by this thread:
+  // each sends one document at a time, like a DMS worker, and the client
+  // costs the shared cores less than a thread per sender (its context
+  // switches were ~12 % of the client's samples).
+  {
+    auto stub = Gateway(from_);
+    grpc::CompletionQueue cq;
+    std::vector<Sender> slots(static_cast<size_t>(senders));
+    // With a rate: each sender's documents are scheduled every senders/rate
+    // seconds, staggered across senders; a sender still busy with the
+    // previous one starts late, and latency counts from the scheduled start
+    // (no coordinated omission), so the delay shows.
+    const absl::Duration every =
+        rate > 0 ? absl::Seconds(1) * senders / rate : absl::ZeroDuration();
+    auto begin = [&](Sender* x) {
+      x->start = rate > 0 ? x->next : absl::Now();
+      x->next += every;
+      x->writer.reset();  // it lives in the call's arena: before its context goes
+      x->ctx = std::make_unique<grpc::ClientContext>();
+      x->ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+      x->resp.Clear();
+      x->writer = stub->PrepareAsyncSend(x->ctx.get(), &x->resp, &cq);
+      x->step = Sender::kStarting;
+      x->writer->StartCall(x);
+    };
+    // schedule starts x's next document, at once or when its time comes;
+    // false when the run is over.
+    auto schedule = [&](Sender* x) {
+      absl::Time now = absl::Now();
+      if (now >= end) {
+        return false;
       }
-    });
-  }
-  for (std::thread& t : threads) {
-    t.join();
+      if (rate > 0 && x->next > now) {
+        x->step = Sender::kWaiting;
+        x->alarm = std::make_unique<grpc::Alarm>();
+        x->alarm->Set(&cq, absl::ToChronoTime(x->next), x);
+      } else {
+        begin(x);
+      }
+      return true;
+    };
+    int active = 0;
+    for (int t = 0; t < senders; ++t) {
+      Sender* x = &slots[static_cast<size_t>(t)];
+      x->next = t0 + every * t / senders;
+      active += schedule(x) ? 1 : 0;
+    }
+    void* tag;
+    bool ok;
+    while (active > 0 && cq.Next(&tag, &ok)) {
+      Sender* x = static_cast<Sender*>(tag);
+      switch (x->step) {
+        case Sender::kWaiting:
+          begin(x);
+          continue;
+        case Sender::kStarting:
+          if (ok) {
+            // The header waits for the payload, and the payload goes with
+            // the end of the stream: one HTTP/2 write for a small document.
+            x->step = Sender::kHeader;
+            x->writer->Write(Header("bench"), grpc::WriteOptions().set_buffer_hint(), x);
+            continue;
+          }
+          break;
+        case Sender::kHeader:
+          if (ok) {
+            SendRequest c;
+            c.set_chunk(doc);
+            if (unique) {
+              // A distinct payload per document (16 random bytes up front).
+              RAND_bytes(reinterpret_cast<unsigned char*>(c.mutable_chunk()->data()), 16);
+            }
+            x->step = Sender::kPayload;
+            x->writer->WriteLast(c, grpc::WriteOptions(), x);
+            continue;
+          }
+          break;
+        case Sender::kPayload:
+          break;
+        case Sender::kFinishing:
+          if (x->status.ok()) {
+            absl::MutexLock l(&mu);
+            started[x->resp.message_id()] = x->start;
+            accept_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - x->start));
+            sent.fetch_add(1);
+          } else {
+            std::fprintf(stderr, "send: %s\n", x->status.error_message().c_str());
+          }
+          if (!schedule(x)) {
+            --active;
+          }
+          continue;
+      }
+      // The payload is written, or a step failed: the status tells.
+      x->step = Sender::kFinishing;
+      x->writer->Finish(&x->status, x);
+    }
+    cq.Shutdown();
+    while (cq.Next(&tag, &ok)) {
+    }
   }
   absl::Time send_end = absl::Now();
   absl::Time drain_deadline = absl::Now() + absl::Seconds(60);
@@ -292,8 +377,17 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
                 static_cast<unsigned long long>(t.receipt_largest_batch()));
   }
 
+  const pid_t from_pid = agencies_[from_].process->pid();
+  const pid_t to_pid = agencies_[to_].process->pid();
+  std::printf(
+      "  peak RSS (start and 10 KB phase): sender's server %ld KB, recipient's server "
+      "%ld KB\n",
+      PeakRssKb(from_pid), PeakRssKb(to_pid));
+
   const int big_mb = EnvInt("SS_BENCH_BIG_MB", 1024);
   if (big_mb > 0) {
+    ResetPeakRss(from_pid);
+    ResetPeakRss(to_pid);
     // One big document, streamed from a file in 1 MB chunks.
     std::string path = dir_ + "/big.bin";
     {
@@ -369,10 +463,12 @@ TEST_F(SsBench, EndToEndThroughputLatencyAndOneBigDocument) {
     std::printf("  per hop: Send %.0f MB/s, relay (incl. the Receive call's wait) %.0f MB/s, "
                 "Receive %.0f MB/s\n",
                 mb / send_s, mb / relay_s, mb / receive_s);
+    std::printf(
+        "  peak RSS during this document: sender's server %ld KB, recipient's server "
+        "%ld KB\n",
+        PeakRssKb(from_pid), PeakRssKb(to_pid));
     EXPECT_EQ(got, static_cast<uint64_t>(big_mb) << 20);
   }
-  std::printf("peak RSS: sender's server %ld KB, recipient's server %ld KB\n",
-              PeakRssKb(agencies_[from_].process->pid()), PeakRssKb(agencies_[to_].process->pid()));
   TearDown();  // the directory goes at exit, unless AXIS_KEEP_TEST_DIRS is set
 }
 

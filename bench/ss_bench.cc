@@ -25,14 +25,14 @@
 // each Receive returned in one Ack call.
 //
 // Figures (quiet 2-core VM, session 7; history and where the time goes:
-// ../security-server/README.md, "Performance"): unpaced 30 s 2,058-2,173
-// docs/s end to end, 60 s 2,066 (accepted 2,105: the relay is the slower
-// side, so unpaced runs build a backlog and their end-to-end latency is a
-// queue's), 0.66-0.71 ms of CPU per document for both servers; at 1,000/s
-// end to end p50 9.4-9.5 / p99 27.7-29.5 ms; 1 GB: Send 429-477 MB/s, relay
-// 426-437 MB/s, Receive 604-776 MB/s, end to end 159-175 MB/s (three
+// ../security-server/README.md, "Performance"): unpaced 10-30 s 2,000-2,223
+// docs/s end to end (6 runs), 60 s 2,066 (accepted 2,105: the relay is the
+// slower side, so unpaced runs build a backlog and their end-to-end latency
+// is a queue's), 0.66-0.72 ms of CPU per document for both servers; at 1,000/s
+// end to end p50 9.4-9.5 / p99 27.7-29.5 ms; 1 GB: Send 395-477 MB/s, relay
+// 421-437 MB/s, Receive 604-776 MB/s, end to end 157-175 MB/s (three
 // sequential store-and-forward hops), peak RSS for the 1 GB document alone
-// 40 / 41 MB.
+// 40-41 MB per server.
 #include <sys/stat.h>
 
 #include <algorithm>

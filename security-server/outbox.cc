@@ -118,7 +118,7 @@ void Server::WorkerLoop() {
       if (stopping_) {
         return;
       }
-      call = queue_.Take(kRelayBatchMax, kRelayBatchBytes);
+      call = queue_.Take();
     }
     std::vector<std::pair<std::string, std::string>> keys;
     for (const OutboxRow& r : call.rows) {

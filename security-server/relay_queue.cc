@@ -6,8 +6,12 @@
 
 namespace axis::ss {
 
-RelayQueue::RelayQueue(int small_calls_per_member, uint64_t small_max)
-    : small_calls_per_member_(std::max(1, small_calls_per_member)), small_max_(small_max) {}
+RelayQueue::RelayQueue(int small_calls_per_member, uint64_t small_max, size_t call_rows,
+                       uint64_t call_bytes)
+    : small_calls_per_member_(std::max(1, small_calls_per_member)),
+      small_max_(small_max),
+      call_rows_(std::max<size_t>(1, call_rows)),
+      call_bytes_(call_bytes) {}
 
 std::string RelayQueue::MemberOf(const std::string& recipient) {
   size_t slash = recipient.rfind('/');
@@ -18,14 +22,24 @@ void RelayQueue::Push(OutboxRow row) {
   Member& m = members_[MemberOf(row.recipient)];
   if (row.payload_size <= small_max_) {
     ++m.small_rows;
+    m.small_bytes += row.payload_size;
   }
   m.rows.push_back(std::move(row));
   ++size_;
 }
 
+bool RelayQueue::SmallCallMay(const Member& m) const {
+  if (m.small_rows == 0) {
+    return false;
+  }
+  const bool full = m.small_rows >= call_rows_ || m.small_bytes >= call_bytes_;
+  return m.small_calls < small_calls_per_member_ ||
+         (full && m.small_calls == small_calls_per_member_);
+}
+
 bool RelayQueue::Runnable(const Member& m) const {
   bool has_large = m.rows.size() > m.small_rows;
-  return has_large || (m.small_rows > 0 && m.small_calls < small_calls_per_member_);
+  return has_large || SmallCallMay(m);
 }
 
 bool RelayQueue::Runnable() const {
@@ -37,7 +51,7 @@ bool RelayQueue::Runnable() const {
   return false;
 }
 
-RelayQueue::Call RelayQueue::Take(size_t max_rows, uint64_t max_bytes) {
+RelayQueue::Call RelayQueue::Take() {
   Call call;
   if (members_.empty()) {
     return call;
@@ -60,18 +74,17 @@ RelayQueue::Call RelayQueue::Take(size_t max_rows, uint64_t max_bytes) {
   Member& m = it->second;
   call.member = it->first;
   last_served_ = it->first;
-  const bool small_ok = m.small_rows > 0 && m.small_calls < small_calls_per_member_;
   const bool front_small = m.rows.front().payload_size <= small_max_;
-  if (small_ok && front_small) {
+  if (front_small && SmallCallMay(m)) {
     call.small = true;
     ++m.small_calls;
     uint64_t bytes = 0;
-    for (auto r = m.rows.begin(); r != m.rows.end() && call.rows.size() < max_rows;) {
+    for (auto r = m.rows.begin(); r != m.rows.end() && call.rows.size() < call_rows_;) {
       if (r->payload_size > small_max_) {
         ++r;
         continue;
       }
-      if (!call.rows.empty() && bytes + r->payload_size > max_bytes) {
+      if (!call.rows.empty() && bytes + r->payload_size > call_bytes_) {
         break;
       }
       bytes += r->payload_size;
@@ -79,6 +92,7 @@ RelayQueue::Call RelayQueue::Take(size_t max_rows, uint64_t max_bytes) {
       r = m.rows.erase(r);
       --m.small_rows;
     }
+    m.small_bytes -= bytes;
   } else {
     auto r = std::find_if(m.rows.begin(), m.rows.end(),
                           [&](const OutboxRow& o) { return o.payload_size > small_max_; });

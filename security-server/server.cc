@@ -197,7 +197,7 @@ absl::Status Server::Init() {
     queue_ = RelayQueue(config_.relay_calls_per_peer() == 0
                             ? 1
                             : static_cast<int>(config_.relay_calls_per_peer()),
-                        Spool::kInlineMax);
+                        Spool::kInlineMax, kRelayBatchMax, kRelayBatchBytes);
   }
   threads_.emplace_back([this] { DispatchLoop(); });
   for (int i = 0; i < workers; ++i) {

@@ -282,7 +282,7 @@ class Server : public SecurityServer {
   int64_t spilled_ ABSL_GUARDED_BY(mu_) = 0;
   // The earliest retry the dispatcher knows of.
   absl::Time next_retry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  RelayQueue queue_ ABSL_GUARDED_BY(mu_){1, Spool::kInlineMax};
+  RelayQueue queue_ ABSL_GUARDED_BY(mu_){1, Spool::kInlineMax, kRelayBatchMax, kRelayBatchBytes};
   std::set<std::pair<std::string, std::string>> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_generation_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_;

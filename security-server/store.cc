@@ -584,6 +584,10 @@ class SqliteStore : public Store {
     if (m.inline_payload.has_value()) {
       AXIS_RETURN_IF_ERROR(PutPayload(db, m.payload_sha256, *m.inline_payload));
     }
+    // Taken in the commit (under db_mu_, like every DueOutbox read): a read
+    // before it saw rows due at or before its own `now`, which is earlier.
+    // The rows' own time is the Send's start, which a read may have passed.
+    const absl::Time committed = absl::Now();
     for (const OutboxRow& r : rows) {
       std::string envelope, chain;
       AXIS_RETURN_IF_ERROR(SplitChain<Envelope>(db, r.envelope, &envelope, &chain));
@@ -591,7 +595,8 @@ class SqliteStore : public Store {
              "INSERT INTO outbox(message_id,recipient,envelope,state,attempts,next_attempt,"
              "reason,updated_at,envelope_chain) VALUES(?,?,?,?,0,?,'',?,?)");
       o.Bind(1, r.message_id).Bind(2, r.recipient).BindBlob(3, envelope);
-      o.Bind(4, static_cast<int64_t>(r.state)).Bind(5, Micros(r.next_attempt));
+      o.Bind(4, static_cast<int64_t>(r.state))
+          .Bind(5, Micros(std::max(r.next_attempt, committed)));
       o.Bind(6, Micros(r.updated_at)).BindBlob(7, chain);
       AXIS_RETURN_IF_ERROR(o.Run());
     }

@@ -145,6 +145,9 @@ class Store {
 
   // AcceptMessage stores a new message with one outbox row per recipient
   // and the log records, atomically. ALREADY_EXISTS when the id is taken.
+  // A row's next attempt is stored as no earlier than the commit, so that a
+  // row committed after a DueOutbox read never sorts before the rows that
+  // read returned (its `after` would skip it).
   virtual absl::Status AcceptMessage(const MessageRow& message, const std::vector<OutboxRow>& rows,
                                      const std::vector<LogItem>& log) = 0;
   // AcceptMessage with `complete`: the rows are made by `complete`, called

@@ -8,6 +8,7 @@
 // once and put back on reading.
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -216,7 +217,8 @@ TEST(StoreChainTest, EnvelopesAndReceiptsComeBackWithTheirChainWhichIsStoredOnce
       ASSERT_TRUE(rows.ok() && rows->size() == 1);
       EXPECT_EQ((*rows)[0].receipt, bare.SerializeAsString());
     }
-    absl::StatusOr<std::vector<OutboxRow>> due = (*store)->DueOutbox(absl::Now(), 10, DuePosition());
+    absl::StatusOr<std::vector<OutboxRow>> due =
+        (*store)->DueOutbox(absl::Now(), 10, DuePosition());
     ASSERT_TRUE(due.ok());
     EXPECT_TRUE(due->empty());  // all delivered
   }
@@ -247,7 +249,9 @@ TEST(StoreDueTest, DueRowsComeInOrderAPieceAtATimeFromWhereTheLastPieceEnded) {
   std::string dir = axis::testing::MakeTempDir("due");
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/ss.db");
   ASSERT_TRUE(store.ok()) << store.status();
-  const absl::Time t0 = absl::FromUnixSeconds(1'800'000'000);
+  // In the future: a row's next attempt is stored as no earlier than its
+  // commit, so these keep theirs.
+  const absl::Time t0 = absl::Now() + absl::Hours(1);
   // m0..m9 due at t0 + i s, except m3 (due at t0 + 100 s) and m5
   // (delivered); m7 and m8 share a due time.
   for (int i = 0; i < 10; ++i) {
@@ -298,6 +302,44 @@ TEST(StoreDueTest, DueRowsComeInOrderAPieceAtATimeFromWhereTheLastPieceEnded) {
   all = (*store)->DueOutbox(t0 + absl::Seconds(100), 100, (*all)[5].due);
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(ids(*all), "m0 m9 m3");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(StoreDueTest, ARowCommittedAfterAReadComesAfterTheRowsThatReadReturned) {
+  std::string dir = axis::testing::MakeTempDir("due");
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/ss.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto accept = [&](const std::string& id, absl::Time started) {
+    MessageRow m;
+    m.id = id;
+    m.sender = "VN/GOV/000.00.00.G22/DMS";
+    m.payload_sha256 = signer::Sha256(id);
+    m.created_at = started;
+    OutboxRow row;
+    row.message_id = id;
+    row.recipient = "VN/GOV/000.00.00.G12/DMS";
+    row.envelope = "e";
+    row.next_attempt = started;  // due at once, as Send makes its rows
+    row.updated_at = started;
+    return (*store)->AcceptMessage(m, {row}, {});
+  };
+  // "slow" began (a large payload, say) before "quick", which commits and
+  // is read first; "slow" commits after that read.
+  const absl::Time slow_started = absl::Now() - absl::Seconds(5);
+  ASSERT_TRUE(accept("quick", absl::Now()).ok());
+  absl::StatusOr<std::vector<OutboxRow>> first =
+      (*store)->DueOutbox(absl::Now(), 10, DuePosition());
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_EQ(first->size(), 1u);
+  ASSERT_TRUE(accept("slow", slow_started).ok());
+  // The next piece, from where the first ended, has it.
+  absl::StatusOr<std::vector<OutboxRow>> next =
+      (*store)->DueOutbox(absl::Now(), 10, first->back().due);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].message_id, "slow");
+  EXPECT_GE((*next)[0].next_attempt, (*first)[0].next_attempt);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

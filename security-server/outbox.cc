@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -35,10 +36,18 @@ void Server::DispatchLoop() {
   // head. While the store holds rows not yet read, Send leaves new rows
   // there too (Enqueue), so that they do not overtake older ones: under a
   // sustained overload the oldest documents waited for the end of the load.
-  absl::Time last_query = absl::InfinitePast();
+  //
+  // A read may return a row whose delivery finishes while it runs (the
+  // worker saves the row and takes it out of inflight_ after the read's
+  // snapshot): finished_during_read_ keeps the read from queueing it again.
+  //
+  // The safety net counts on the steady clock: a wall clock stepped back
+  // would switch it off for as long as the step.
+  std::chrono::steady_clock::time_point last_query{};
   DuePosition after;
   while (true) {
     absl::Time now = absl::Now();
+    const auto steady_now = std::chrono::steady_clock::now();
     bool query;
     int64_t spilled = 0;
     {
@@ -46,7 +55,8 @@ void Server::DispatchLoop() {
       if (stopping_) {
         return;
       }
-      const bool from_head = now >= next_retry_ || now - last_query >= absl::Seconds(1);
+      const bool from_head =
+          now >= next_retry_ || steady_now - last_query >= std::chrono::seconds(1);
       query = queue_.size() < kQueueLow && (undispatched_ || from_head);
       if (query && from_head) {
         after = DuePosition();
@@ -54,10 +64,12 @@ void Server::DispatchLoop() {
       if (query) {
         next_retry_ = absl::InfiniteFuture();
         spilled = spilled_;
+        reading_ = true;
+        finished_during_read_.clear();
       }
     }
     if (query) {
-      last_query = now;
+      last_query = steady_now;
       constexpr int kLimit = 128;
       absl::StatusOr<std::vector<OutboxRow>> due = store_->DueOutbox(now, kLimit, after);
       // Retries scheduled later (also those of rows read from the store
@@ -67,11 +79,14 @@ void Server::DispatchLoop() {
       if (due.ok()) {
         for (OutboxRow& row : *due) {
           after = row.due;
-          if (inflight_.insert({row.message_id, row.recipient}).second) {
+          std::pair<std::string, std::string> key(row.message_id, row.recipient);
+          if (finished_during_read_.count(key) == 0 && inflight_.insert(std::move(key)).second) {
             queue_.Push(std::move(row));
           }
         }
       }
+      reading_ = false;
+      finished_during_read_.clear();
       if (!due.ok() || due->size() >= static_cast<size_t>(kLimit)) {
         undispatched_ = true;  // more (or unknown): read on when the queue runs low
       } else {
@@ -124,16 +139,29 @@ void Server::WorkerLoop() {
     for (const OutboxRow& r : call.rows) {
       keys.emplace_back(r.message_id, r.recipient);
     }
+    std::vector<Store::OutboxUpdate> updates;
     if (call.rows.size() == 1) {
-      DeliverOne(std::move(call.rows[0]));
+      updates = DeliverOne(std::move(call.rows[0]));
     } else if (!call.rows.empty()) {
-      DeliverMany(std::move(call.rows));
+      updates = DeliverMany(std::move(call.rows));
+    }
+    SaveUpdates(updates);
+    absl::Time retry_at = absl::InfiniteFuture();
+    for (const Store::OutboxUpdate& u : updates) {
+      if (u.row.state == OutboxState::kAccepted || u.row.state == OutboxState::kRelayed) {
+        retry_at = std::min(retry_at, u.row.next_attempt);
+      }
     }
     absl::MutexLock l(&mu_);
     queue_.Done(call);
     for (const auto& k : keys) {
       inflight_.erase(k);
+      if (reading_) {
+        finished_during_read_.insert(k);
+      }
     }
+    // Saved and no longer in flight: the dispatcher's next read takes it.
+    next_retry_ = std::min(next_retry_, retry_at);
     if (undispatched_) {
       wake_ = true;  // room in the queue for rows waiting in the store
     }
@@ -287,9 +315,7 @@ Store::OutboxUpdate Server::RetryLater(const OutboxRow& row, const absl::Status&
     up.log.push_back({static_cast<int>(LogEvent::kRefused), row.message_id, row.recipient, u.reason});
   } else {
     u.state = count_attempt ? OutboxState::kRelayed : row.state;
-    u.next_attempt = now + absl::Milliseconds(delay);
-    absl::MutexLock l(&mu_);
-    next_retry_ = std::min(next_retry_, u.next_attempt);
+    u.next_attempt = now + absl::Milliseconds(delay);  // the worker tells the dispatcher
   }
   return up;
 }
@@ -397,29 +423,26 @@ void Server::SaveUpdates(const std::vector<Store::OutboxUpdate>& updates) {
   }
 }
 
-void Server::DeliverOne(OutboxRow row) {
+std::vector<Store::OutboxUpdate> Server::DeliverOne(OutboxRow row) {
   absl::Time now = absl::Now();
   absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);
   if (!conf.ok()) {
-    SaveUpdates({RetryLater(row,
-                            absl::Status(conf.status().code(),
-                                         absl::StrCat("not relaying: ", conf.status().message())),
-                            false, now)});
-    return;
+    return {RetryLater(row,
+                       absl::Status(conf.status().code(),
+                                    absl::StrCat("not relaying: ", conf.status().message())),
+                       false, now)};
   }
   Envelope envelope;
   const axis::SecurityServer* peer = nullptr;
   if (std::optional<Store::OutboxUpdate> u = PrepareDelivery(row, **conf, now, &envelope, &peer)) {
-    SaveUpdates({std::move(*u)});
-    return;
+    return {std::move(*u)};
   }
   std::string peer_hex;
   absl::StatusOr<Receipt> receipt = SendToPeer(peer->address(), envelope, row, &peer_hex);
-  SaveUpdates(
-      {SettleDelivery(row, envelope, *peer, std::move(receipt), peer_hex, **conf, absl::Now())});
+  return {SettleDelivery(row, envelope, *peer, std::move(receipt), peer_hex, **conf, absl::Now())};
 }
 
-void Server::DeliverMany(std::vector<OutboxRow> rows) {
+std::vector<Store::OutboxUpdate> Server::DeliverMany(std::vector<OutboxRow> rows) {
   absl::Time now = absl::Now();
   absl::StatusOr<std::shared_ptr<const ConfView>> conf = conf_->CurrentValid(now);
   std::vector<Store::OutboxUpdate> updates;
@@ -428,8 +451,7 @@ void Server::DeliverMany(std::vector<OutboxRow> rows) {
     for (const OutboxRow& row : rows) {
       updates.push_back(RetryLater(row, why, false, now));
     }
-    SaveUpdates(updates);
-    return;
+    return updates;
   }
   // The rows for the first row's server go in one call; any other (a
   // member with several servers) goes on its own.
@@ -445,7 +467,9 @@ void Server::DeliverMany(std::vector<OutboxRow> rows) {
       peer = p;
       batch.push_back(i);
     } else {
-      DeliverOne(std::move(rows[i]));
+      for (Store::OutboxUpdate& u : DeliverOne(std::move(rows[i]))) {
+        updates.push_back(std::move(u));
+      }
     }
   }
   if (!batch.empty()) {
@@ -459,7 +483,7 @@ void Server::DeliverMany(std::vector<OutboxRow> rows) {
                                        peer_hex, **conf, done));
     }
   }
-  SaveUpdates(updates);
+  return updates;
 }
 
 std::vector<absl::StatusOr<Receipt>> Server::SendBatchToPeer(const std::string& address,

@@ -200,9 +200,11 @@ class Server : public SecurityServer {
   // --- outbox
   void DispatchLoop();
   void WorkerLoop();
-  void DeliverOne(OutboxRow row);
-  // DeliverMany delivers rows for one member in one DeliverBatch call.
-  void DeliverMany(std::vector<OutboxRow> rows);
+  // DeliverOne and DeliverMany (rows for one member, in one DeliverBatch
+  // call) deliver and return the rows' outbox updates, for the worker to
+  // save.
+  std::vector<Store::OutboxUpdate> DeliverOne(OutboxRow row);
+  std::vector<Store::OutboxUpdate> DeliverMany(std::vector<OutboxRow> rows);
   // PrepareDelivery parses the stored envelope, staples the OCSP response
   // and finds the recipient's server; or the row's retry when it cannot.
   std::optional<Store::OutboxUpdate> PrepareDelivery(const OutboxRow& row, const ConfView& conf,
@@ -280,8 +282,15 @@ class Server : public SecurityServer {
   bool undispatched_ ABSL_GUARDED_BY(mu_) = true;
   // How many times Send left rows in the store for the dispatcher.
   int64_t spilled_ ABSL_GUARDED_BY(mu_) = 0;
-  // The earliest retry the dispatcher knows of.
+  // The earliest retry the dispatcher knows of: lowered by the workers once
+  // a retry is saved and its row is no longer in flight (before that, a read
+  // would neither see nor take it).
   absl::Time next_retry_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // While the dispatcher reads the store (reading_), the rows whose delivery
+  // finished meanwhile: the read may hold them as they were before, and must
+  // not queue them again.
+  bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::pair<std::string, std::string>> finished_during_read_ ABSL_GUARDED_BY(mu_);
   RelayQueue queue_ ABSL_GUARDED_BY(mu_){1, Spool::kInlineMax, kRelayBatchMax, kRelayBatchBytes};
   std::set<std::pair<std::string, std::string>> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_generation_ ABSL_GUARDED_BY(mu_) = 0;

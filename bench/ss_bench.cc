@@ -89,18 +89,6 @@ class SsBench : public SecurityServerFixture {
   std::string from_ = EnvStr("SS_BENCH_FROM", "vpcp");
   std::string to_ = EnvStr("SS_BENCH_TO", "mic");
 
-  std::unique_ptr<AgencyGateway::Stub> Gateway(const std::string& key) {
-    const Agency& a = agencies_[key];
-    grpc::SslCredentialsOptions o;
-    o.pem_root_certs = Slurp(PkiPath("ca-bundle.pem"));
-    o.pem_cert_chain = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.cert.pem")));
-    o.pem_private_key = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.key.pem")));
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(8 << 20);
-    return AgencyGateway::NewStub(
-        grpc::CreateCustomChannel(a.gateway(), grpc::SslCredentials(o), args));
-  }
-
   // Signing is the server's batch-signature counters (ServerStatus).
   ServerStatusResponse::Signing Signing(const std::string& key) {
     grpc::ClientContext ctx;

@@ -43,6 +43,12 @@ void Server::DispatchLoop() {
   //
   // The safety net counts on the steady clock: a wall clock stepped back
   // would switch it off for as long as the step.
+  //
+  // A member's queue holds at most kMemberQueueMax rows; a read leaves the
+  // rest in the store (left_behind_), and the cursor stays where it is when
+  // a piece reaches the end: reading from the head again would read the
+  // rows left behind over and over while their member cannot take them.
+  // They are read again once their member has room (or by the safety net).
   std::chrono::steady_clock::time_point last_query{};
   DuePosition after;
   while (true) {
@@ -55,11 +61,16 @@ void Server::DispatchLoop() {
       if (stopping_) {
         return;
       }
-      const bool from_head =
-          now >= next_retry_ || steady_now - last_query >= std::chrono::seconds(1);
-      query = queue_.size() < kQueueLow && (undispatched_ || from_head);
+      bool room = false;  // for a member whose rows were left behind
+      for (const std::string& m : left_behind_) {
+        room = room || queue_.QueuedFor(m) < kMemberQueueMax / 2;
+      }
+      const bool from_head = now >= next_retry_ || room ||
+                             steady_now - last_query >= std::chrono::seconds(1);
+      query = queue_.Ready() < kQueueLow && (undispatched_ || from_head);
       if (query && from_head) {
         after = DuePosition();
+        left_behind_.clear();
       }
       if (query) {
         next_retry_ = absl::InfiniteFuture();
@@ -80,20 +91,33 @@ void Server::DispatchLoop() {
         for (OutboxRow& row : *due) {
           after = row.due;
           std::pair<std::string, std::string> key(row.message_id, row.recipient);
-          if (finished_during_read_.count(key) == 0 && inflight_.insert(std::move(key)).second) {
-            queue_.Push(std::move(row));
+          if (finished_during_read_.count(key) != 0 || inflight_.count(key) != 0) {
+            continue;
           }
+          std::string member = RelayQueue::MemberOf(row.recipient);
+          if (queue_.QueuedFor(member) >= kMemberQueueMax) {
+            left_behind_.insert(std::move(member));
+            continue;
+          }
+          inflight_.insert(std::move(key));
+          queue_.Push(std::move(row));
         }
       }
       reading_ = false;
       finished_during_read_.clear();
       if (!due.ok() || due->size() >= static_cast<size_t>(kLimit)) {
-        undispatched_ = true;  // more (or unknown): read on when the queue runs low
+        // More (or unknown): read on at once while the queue is low (a
+        // member whose calls hang finishes none, so no worker would wake
+        // us, and the safety net would start again from the head).
+        undispatched_ = true;
+        wake_ = wake_ || due.ok();
       } else {
-        // The end of the due rows: the next read starts from the head. Rows
-        // that Send left in the store after this read began are still
-        // there.
-        after = DuePosition();
+        // The end of the due rows: the next read starts from the head
+        // (unless rows were left behind, above). Rows that Send left in the
+        // store after this read began are still there.
+        if (left_behind_.empty()) {
+          after = DuePosition();
+        }
         undispatched_ = spilled_ != spilled;
       }
       if (!nd.ok()) {
@@ -104,7 +128,7 @@ void Server::DispatchLoop() {
     }
     absl::MutexLock l(&mu_);
     auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return (wake_ && queue_.size() < kQueueLow) || stopping_;
+      return (wake_ && queue_.Ready() < kQueueLow) || stopping_;
     };
     mu_.AwaitWithDeadline(absl::Condition(&woken),
                           std::max(now + absl::Milliseconds(5),
@@ -162,7 +186,7 @@ void Server::WorkerLoop() {
     }
     // Saved and no longer in flight: the dispatcher's next read takes it.
     next_retry_ = std::min(next_retry_, retry_at);
-    if (undispatched_) {
+    if (undispatched_ || !left_behind_.empty()) {
       wake_ = true;  // room in the queue for rows waiting in the store
     }
   }

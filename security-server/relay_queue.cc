@@ -51,6 +51,21 @@ bool RelayQueue::Runnable() const {
   return false;
 }
 
+size_t RelayQueue::Ready() const {
+  size_t n = 0;
+  for (const auto& [name, m] : members_) {
+    if (Runnable(m)) {
+      n += m.rows.size();
+    }
+  }
+  return n;
+}
+
+size_t RelayQueue::QueuedFor(const std::string& member) const {
+  auto it = members_.find(member);
+  return it == members_.end() ? 0 : it->second.rows.size();
+}
+
 RelayQueue::Call RelayQueue::Take() {
   Call call;
   if (members_.empty()) {

@@ -58,6 +58,13 @@ class RelayQueue {
   // Runnable says whether Take would return rows now.
   bool Runnable() const;
 
+  // Ready is the number of rows queued for members that could take a call
+  // now: rows behind a member's calls in flight are not counted.
+  size_t Ready() const;
+
+  // QueuedFor is the number of rows queued for `member`.
+  size_t QueuedFor(const std::string& member) const;
+
   // Call is what one relay worker delivers in one call.
   struct Call {
     std::string member;

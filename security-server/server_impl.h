@@ -50,8 +50,14 @@ constexpr size_t kRelayBatchMax = 128;
 constexpr uint64_t kRelayBatchBytes = 2 << 20;
 // Accepted rows queued for the relay workers directly by Send, at most.
 constexpr size_t kDirectQueueMax = 256;
-// The dispatcher reads due rows from the store when fewer are queued.
+// The dispatcher reads due rows from the store when fewer are queued for
+// members that could take a call now (RelayQueue::Ready).
 constexpr size_t kQueueLow = 64;
+// Rows queued for one member, at most: the dispatcher leaves the rest in
+// the store. A member whose server hangs (its calls wait out their
+// deadline) then neither fills the memory nor, its rows not being ready,
+// holds back the others' rows.
+constexpr size_t kMemberQueueMax = 512;
 
 // NewMessageId is 16 bytes in hex: the creation time in microseconds (6
 // bytes, big-endian) and 10 random bytes. Ids made close in time sort close
@@ -290,6 +296,9 @@ class Server : public SecurityServer {
   // finished meanwhile: the read may hold them as they were before, and must
   // not queue them again.
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  // Members whose rows the dispatcher left in the store (their queue was
+  // full): it reads from the head again once one of them has room.
+  std::set<std::string> left_behind_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<std::string, std::string>> finished_during_read_ ABSL_GUARDED_BY(mu_);
   RelayQueue queue_ ABSL_GUARDED_BY(mu_){1, Spool::kInlineMax, kRelayBatchMax, kRelayBatchBytes};
   std::set<std::pair<std::string, std::string>> inflight_ ABSL_GUARDED_BY(mu_);

@@ -18,47 +18,7 @@
 namespace axis::ss::testing_util {
 namespace {
 
-class CrashTest : public SecurityServerFixture {
- protected:
-  std::unique_ptr<AgencyGateway::Stub> Gateway(const std::string& key) {
-    const Agency& a = agencies_[key];
-    grpc::SslCredentialsOptions o;
-    o.pem_root_certs = Slurp(PkiPath("ca-bundle.pem"));
-    o.pem_cert_chain = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.cert.pem")));
-    o.pem_private_key = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.key.pem")));
-    // A DMS that reconnects promptly once its server is back.
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-    return AgencyGateway::NewStub(
-        grpc::CreateCustomChannel(a.gateway(), grpc::SslCredentials(o), args));
-  }
-
-  // SendOne sends `payload` from vpcp to mic; the message id, or the error.
-  absl::StatusOr<std::string> SendOne(AgencyGateway::Stub* stub, const std::string& payload,
-                                      const std::string& reference) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    SendResponse resp;
-    auto w = stub->Send(&ctx, &resp);
-    SendRequest h;
-    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_["vpcp"].subsystem);
-    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_["mic"].subsystem);
-    h.mutable_header()->set_content_type("application/octet-stream");
-    h.mutable_header()->set_dms_reference(reference);
-    SendRequest c;
-    c.set_chunk(payload);
-    if (w->Write(h) && w->Write(c)) {
-      w->WritesDone();
-    }
-    grpc::Status s = w->Finish();
-    if (!s.ok()) {
-      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
-    }
-    return resp.message_id();
-  }
-};
+class CrashTest : public SecurityServerFixture {};
 
 TEST_F(CrashTest, EveryAcceptedDocumentIsDeliveredExactlyOnceAfterKillNineOfEitherServer) {
   StartServer("vpcp");
@@ -86,7 +46,7 @@ TEST_F(CrashTest, EveryAcceptedDocumentIsDeliveredExactlyOnceAfterKillNineOfEith
         // once, which the count below allows for.
         absl::Time deadline = absl::Now() + absl::Seconds(30);
         while (absl::Now() < deadline) {
-          absl::StatusOr<std::string> id = SendOne(stub.get(), absl::StrCat("payload of ", ref), ref);
+          absl::StatusOr<std::string> id = SendOne(stub.get(), "vpcp", "mic", absl::StrCat("payload of ", ref), ref);
           if (!id.ok() && failures.fetch_add(1) % 500 < 3) {
             std::fprintf(stderr, "%.1f send %s: %s\n", absl::ToDoubleSeconds(absl::Now() - t0), ref.c_str(), id.status().ToString().c_str());
           }

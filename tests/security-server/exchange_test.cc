@@ -2,6 +2,7 @@
 // one Send to two agencies, signed receipts, business statuses back, and
 // delivery that one recipient's outage does not hold back. (edxml_exchange_test
 // follows an edXML decree's statuses 01..06 and a misaddressed one's 02.)
+#include <csignal>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -119,6 +120,56 @@ TEST_F(ExchangeTest, OneRecipientDownDoesNotHoldBackTheOtherAndGetsItAfterReturn
       << Slurp(vpcp.log_path);
   auto inbox = Axis("quangninh", {"inbox", "--server", qn.gateway(), "--subsystem", qn.subsystem});
   EXPECT_THAT(inbox.out, HasSubstr(id));
+}
+
+// A recipient whose server hangs (it is stopped: the kernel takes the
+// connection, nothing answers) holds its relay calls until their deadline.
+// Its rows pile up in the sender's queue beyond what the queue takes
+// directly; another member's document must still go at once, and every
+// document of the hung one once it answers again.
+TEST_F(ExchangeTest, AHungRecipientDoesNotHoldBackTheOthersAndGetsAllOnceItAnswers) {
+  StartServer("vpcp");
+  StartServer("mic");
+  StartServer("quangninh");
+  const Agency& vpcp = agencies_["vpcp"];
+  const Agency& mic = agencies_["mic"];
+  Agency& qn = agencies_["quangninh"];
+  ASSERT_EQ(::kill(qn.process->pid(), SIGSTOP), 0);
+  auto stub = Gateway("vpcp");
+  constexpr int kToHung = 700;  // beyond the 256 rows Send queues directly
+  for (int i = 0; i < kToHung; ++i) {
+    absl::StatusOr<std::string> id =
+        SendOne(stub.get(), "vpcp", "quangninh", absl::StrCat("to qn ", i), "hung");
+    ASSERT_TRUE(id.ok()) << id.status();
+  }
+  absl::StatusOr<std::string> to_mic = SendOne(stub.get(), "vpcp", "mic", "to mic", "other");
+  ASSERT_TRUE(to_mic.ok()) << to_mic.status();
+  const bool mic_got_it =
+      WaitForState("vpcp", *to_mic, mic.subsystem, RecipientStatus::DELIVERED, absl::Seconds(10));
+  ASSERT_EQ(::kill(qn.process->pid(), SIGCONT), 0);
+  EXPECT_TRUE(mic_got_it) << Slurp(vpcp.log_path);
+
+  // Once quangninh answers, all of its documents arrive (none stays behind
+  // in the store), each once.
+  auto delivered = [&]() -> uint64_t {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ServerStatusResponse resp;
+    grpc::Status s = stub->ServerStatus(&ctx, ServerStatusRequest(), &resp);
+    return s.ok() ? resp.queues().outbox_delivered() : 0;
+  };
+  absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (delivered() < kToHung + 1 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_EQ(delivered(), static_cast<uint64_t>(kToHung + 1)) << Slurp(vpcp.log_path);
+  ServerStatusResponse qn_status;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ASSERT_TRUE(Gateway("quangninh")->ServerStatus(&ctx, ServerStatusRequest(), &qn_status).ok());
+  }
+  EXPECT_EQ(qn_status.queues().inbox_pending(), static_cast<uint64_t>(kToHung));
 }
 
 TEST_F(ExchangeTest, TrafficContinuesOnTheCachedOcspResponseWhileTheResponderIsDown) {

@@ -152,6 +152,22 @@ TEST(RelayQueueTest, ALargeRowGoesAloneAndIsNotHeldBackByASmallCall) {
   EXPECT_THAT(Ids(q.Take()), ::testing::ElementsAre("s2", "s3"));
 }
 
+TEST(RelayQueueTest, ReadyCountsOnlyRowsOfMembersThatCouldTakeACallNow) {
+  RelayQueue q(1, kSmall, 64, 1 << 20);
+  q.Push(Row("m1", kMic, 10));
+  RelayQueue::Call mic = q.Take();  // mic's call is out: its server hangs, say
+  q.Push(Row("m2", kMic, 10));
+  q.Push(Row("m3", kMic, 10));
+  q.Push(Row("q1", kQn, 10));
+  EXPECT_EQ(q.size(), 3u);
+  EXPECT_EQ(q.Ready(), 1u);  // q1; m2 and m3 wait behind mic's call
+  EXPECT_EQ(q.QueuedFor("VN/GOV/000.00.00.G12"), 2u);
+  EXPECT_EQ(q.QueuedFor("VN/GOV/000.00.00.H49"), 1u);
+  EXPECT_EQ(q.QueuedFor("VN/GOV/000.00.00.G01"), 0u);
+  q.Done(mic);
+  EXPECT_EQ(q.Ready(), 3u);
+}
+
 TEST(RelayQueueTest, EmptyQueueHasNothingToTake) {
   RelayQueue q(1, kSmall, 64, 1 << 20);
   EXPECT_FALSE(q.Runnable());

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
 #include <openssl/pem.h>
 
 #include <google/protobuf/util/json_util.h>
@@ -207,6 +208,50 @@ class SecurityServerFixture : public ::testing::Test {
     ASSERT_TRUE(up.ok()) << up << "\n" << Slurp(a.log_path);
     up = axis::testing::WaitForTcpPort(a.relay_port, absl::Seconds(20), a.process.get());
     ASSERT_TRUE(up.ok()) << up << "\n" << Slurp(a.log_path);
+  }
+
+  // Gateway is a gRPC client of agency `key`'s server, as its DMS: it
+  // reconnects promptly once the server is back, and takes inbox messages
+  // of up to 8 MB.
+  std::unique_ptr<AgencyGateway::Stub> Gateway(const std::string& key) {
+    const Agency& a = agencies_[key];
+    grpc::SslCredentialsOptions o;
+    o.pem_root_certs = Slurp(PkiPath("ca-bundle.pem"));
+    o.pem_cert_chain = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.cert.pem")));
+    o.pem_private_key = Slurp(PkiPath(absl::StrCat("agencies/", a.dir, "/dms.key.pem")));
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+    args.SetMaxReceiveMessageSize(8 << 20);
+    return AgencyGateway::NewStub(
+        grpc::CreateCustomChannel(a.gateway(), grpc::SslCredentials(o), args));
+  }
+
+  // SendOne sends `payload` from agency `from`'s subsystem to agency `to`'s
+  // through `stub` (a Gateway of `from`); the message id, or the error.
+  absl::StatusOr<std::string> SendOne(AgencyGateway::Stub* stub, const std::string& from,
+                                      const std::string& to, const std::string& payload,
+                                      const std::string& reference) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    SendResponse resp;
+    auto w = stub->Send(&ctx, &resp);
+    SendRequest h;
+    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_[from].subsystem);
+    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_[to].subsystem);
+    h.mutable_header()->set_content_type("application/octet-stream");
+    h.mutable_header()->set_dms_reference(reference);
+    SendRequest c;
+    c.set_chunk(payload);
+    if (w->Write(h) && w->Write(c)) {
+      w->WritesDone();
+    }
+    grpc::Status s = w->Finish();
+    if (!s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    }
+    return resp.message_id();
   }
 
   // Axis runs the CLI as agency `key`'s DMS.

@@ -300,7 +300,7 @@ class SqliteStore : public Store {
     absl::MutexLock l(&db_mu_);
     Stmt s(&stmts_, db_,
            "SELECT coalesce(min(next_attempt),-1) FROM outbox WHERE state IN (1,2) "
-           "AND next_attempt>?");
+           "AND next_attempt>? AND reason<>''");
     s.Bind(1, Micros(after));
     AXIS_ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row || s.Int(0) < 0) {

@@ -166,8 +166,10 @@ class Store {
   virtual absl::StatusOr<std::vector<OutboxRow>> DueOutbox(absl::Time now, int limit,
                                                            const DuePosition& after) = 0;
 
-  // NextDue is the earliest next attempt after `after` of a pending row, if
-  // any.
+  // NextDue is the earliest next attempt after `after` of a row waiting for
+  // a retry (pending, with a reason), if any. A row never tried is not one:
+  // committed after the caller's `after` was taken, it would look like a
+  // retry falling due at once.
   virtual absl::StatusOr<std::optional<absl::Time>> NextDue(absl::Time after) = 0;
 
   // OutboxUpdate is one row's new state with its log records.

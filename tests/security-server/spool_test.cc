@@ -305,6 +305,43 @@ TEST(StoreDueTest, DueRowsComeInOrderAPieceAtATimeFromWhereTheLastPieceEnded) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(StoreDueTest, NextDueIsTheEarliestRetryNotARowNeverTried) {
+  std::string dir = axis::testing::MakeTempDir("due");
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/ss.db");
+  ASSERT_TRUE(store.ok()) << store.status();
+  const absl::Time now = absl::Now();
+  OutboxRow fresh;
+  for (const char* id : {"fresh", "retried"}) {
+    MessageRow m;
+    m.id = id;
+    m.sender = "VN/GOV/000.00.00.G22/DMS";
+    m.payload_sha256 = signer::Sha256(id);
+    m.created_at = now;
+    OutboxRow row;
+    row.message_id = id;
+    row.recipient = "VN/GOV/000.00.00.G12/DMS";
+    row.envelope = "e";
+    row.next_attempt = now + absl::Minutes(1);  // as if committed after `now`
+    row.updated_at = now;
+    ASSERT_TRUE((*store)->AcceptMessage(m, {row}, {}).ok());
+    fresh = row;
+  }
+  absl::StatusOr<std::optional<absl::Time>> next = (*store)->NextDue(now);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_FALSE(next->has_value());
+  OutboxRow retried = fresh;  // "retried", failed once: again in 2 minutes
+  retried.state = OutboxState::kRelayed;
+  retried.attempts = 1;
+  retried.reason = "peer unavailable";
+  retried.next_attempt = now + absl::Minutes(2);
+  ASSERT_TRUE((*store)->UpdateOutbox(retried, {}).ok());
+  next = (*store)->NextDue(now);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(next->has_value());
+  EXPECT_EQ(absl::ToUnixMicros(**next), absl::ToUnixMicros(now + absl::Minutes(2)));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(StoreDueTest, ARowCommittedAfterAReadComesAfterTheRowsThatReadReturned) {
   std::string dir = axis::testing::MakeTempDir("due");
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/ss.db");

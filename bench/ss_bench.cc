@@ -24,15 +24,13 @@
 // servers' directories and prints where. The recipient DMS acknowledges what
 // each Receive returned in one Ack call.
 //
-// Figures (quiet 2-core VM, session 7; history and where the time goes:
-// ../security-server/README.md, "Performance"): unpaced 10-30 s 2,000-2,223
-// docs/s end to end (6 runs), 60 s 2,066 (accepted 2,105: the relay is the
-// slower side, so unpaced runs build a backlog and their end-to-end latency
-// is a queue's), 0.66-0.72 ms of CPU per document for both servers; at 1,000/s
-// end to end p50 9.4-9.5 / p99 27.7-29.5 ms; 1 GB: Send 395-477 MB/s, relay
-// 421-437 MB/s, Receive 604-776 MB/s, end to end 157-175 MB/s (three
-// sequential store-and-forward hops), peak RSS for the 1 GB document alone
-// 40-41 MB per server.
+// Figures (quiet 2-core VM, final code of session 7; history and where the
+// time goes: ../security-server/README.md, "Performance"): unpaced 30 s
+// 2,200-2,303 docs/s end to end (4 runs), 60 s 2,177, end-to-end p99
+// 112-125 ms, 0.64-0.68 ms of CPU per document for both servers; at 1,000/s
+// end to end p50 7.8-8.2 / p99 21.7-23.9 ms; 1 GB alone: Send 419-541 MB/s,
+// relay 380-494 MB/s, Receive 533-715 MB/s, end to end 145-190 MB/s (three
+// sequential store-and-forward hops), peak RSS 40-41 MB per server.
 #include <sys/stat.h>
 
 #include <algorithm>

@@ -242,6 +242,25 @@ TEST(StoreChainTest, EnvelopesAndReceiptsComeBackWithTheirChainWhichIsStoredOnce
 }
 
 
+// AcceptOne stores message `id` (made at `created`) from vpcp with one
+// outbox row to mic, due at `due`; the row as given.
+OutboxRow AcceptOne(Store* store, const std::string& id, absl::Time created, absl::Time due) {
+  MessageRow m;
+  m.id = id;
+  m.sender = "VN/GOV/000.00.00.G22/DMS";
+  m.payload_sha256 = signer::Sha256(id);
+  m.created_at = created;
+  OutboxRow row;
+  row.message_id = id;
+  row.recipient = "VN/GOV/000.00.00.G12/DMS";
+  row.envelope = "e";
+  row.next_attempt = due;
+  row.updated_at = created;
+  absl::Status s = store->AcceptMessage(m, {row}, {});
+  EXPECT_TRUE(s.ok()) << s;
+  return row;
+}
+
 // Due rows come in due order (next attempt, then insertion), a piece at a
 // time from where the last piece ended; delivered rows and rows not yet due
 // are left out, and a rescheduled row takes its new place.
@@ -255,18 +274,8 @@ TEST(StoreDueTest, DueRowsComeInOrderAPieceAtATimeFromWhereTheLastPieceEnded) {
   // m0..m9 due at t0 + i s, except m3 (due at t0 + 100 s) and m5
   // (delivered); m7 and m8 share a due time.
   for (int i = 0; i < 10; ++i) {
-    MessageRow m;
-    m.id = absl::StrCat("m", i);
-    m.sender = "VN/GOV/000.00.00.G22/DMS";
-    m.payload_sha256 = signer::Sha256(m.id);
-    m.created_at = t0;
-    OutboxRow row;
-    row.message_id = m.id;
-    row.recipient = "VN/GOV/000.00.00.G12/DMS";
-    row.envelope = "e";
-    row.next_attempt = t0 + absl::Seconds(i == 3 ? 100 : i == 8 ? 7 : i);
-    row.updated_at = t0;
-    ASSERT_TRUE((*store)->AcceptMessage(m, {row}, {}).ok());
+    OutboxRow row = AcceptOne(store->get(), absl::StrCat("m", i), t0,
+                              t0 + absl::Seconds(i == 3 ? 100 : i == 8 ? 7 : i));
     if (i == 5) {
       row.state = OutboxState::kDelivered;
       ASSERT_TRUE((*store)->UpdateOutbox(row, {}).ok());
@@ -310,26 +319,13 @@ TEST(StoreDueTest, NextDueIsTheEarliestRetryNotARowNeverTried) {
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/ss.db");
   ASSERT_TRUE(store.ok()) << store.status();
   const absl::Time now = absl::Now();
-  OutboxRow fresh;
-  for (const char* id : {"fresh", "retried"}) {
-    MessageRow m;
-    m.id = id;
-    m.sender = "VN/GOV/000.00.00.G22/DMS";
-    m.payload_sha256 = signer::Sha256(id);
-    m.created_at = now;
-    OutboxRow row;
-    row.message_id = id;
-    row.recipient = "VN/GOV/000.00.00.G12/DMS";
-    row.envelope = "e";
-    row.next_attempt = now + absl::Minutes(1);  // as if committed after `now`
-    row.updated_at = now;
-    ASSERT_TRUE((*store)->AcceptMessage(m, {row}, {}).ok());
-    fresh = row;
-  }
+  // Both due a minute after `now`, as if committed after it.
+  AcceptOne(store->get(), "fresh", now, now + absl::Minutes(1));
+  OutboxRow retried = AcceptOne(store->get(), "retried", now, now + absl::Minutes(1));
   absl::StatusOr<std::optional<absl::Time>> next = (*store)->NextDue(now);
   ASSERT_TRUE(next.ok()) << next.status();
   EXPECT_FALSE(next->has_value());
-  OutboxRow retried = fresh;  // "retried", failed once: again in 2 minutes
+  // "retried" failed once: again in 2 minutes.
   retried.state = OutboxState::kRelayed;
   retried.attempts = 1;
   retried.reason = "peer unavailable";
@@ -346,29 +342,17 @@ TEST(StoreDueTest, ARowCommittedAfterAReadComesAfterTheRowsThatReadReturned) {
   std::string dir = axis::testing::MakeTempDir("due");
   absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(dir + "/ss.db");
   ASSERT_TRUE(store.ok()) << store.status();
-  auto accept = [&](const std::string& id, absl::Time started) {
-    MessageRow m;
-    m.id = id;
-    m.sender = "VN/GOV/000.00.00.G22/DMS";
-    m.payload_sha256 = signer::Sha256(id);
-    m.created_at = started;
-    OutboxRow row;
-    row.message_id = id;
-    row.recipient = "VN/GOV/000.00.00.G12/DMS";
-    row.envelope = "e";
-    row.next_attempt = started;  // due at once, as Send makes its rows
-    row.updated_at = started;
-    return (*store)->AcceptMessage(m, {row}, {});
-  };
-  // "slow" began (a large payload, say) before "quick", which commits and
-  // is read first; "slow" commits after that read.
+  // Due at once, as Send makes its rows: "slow" began (a large payload, say)
+  // before "quick", which commits and is read first; "slow" commits after
+  // that read.
   const absl::Time slow_started = absl::Now() - absl::Seconds(5);
-  ASSERT_TRUE(accept("quick", absl::Now()).ok());
+  const absl::Time quick_started = absl::Now();
+  AcceptOne(store->get(), "quick", quick_started, quick_started);
   absl::StatusOr<std::vector<OutboxRow>> first =
       (*store)->DueOutbox(absl::Now(), 10, DuePosition());
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_EQ(first->size(), 1u);
-  ASSERT_TRUE(accept("slow", slow_started).ok());
+  AcceptOne(store->get(), "slow", slow_started, slow_started);
   // The next piece, from where the first ended, has it.
   absl::StatusOr<std::vector<OutboxRow>> next =
       (*store)->DueOutbox(absl::Now(), 10, first->back().due);

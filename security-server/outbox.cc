@@ -48,29 +48,42 @@ void Server::DispatchLoop() {
   // rest in the store (left_behind_), and the cursor stays where it is when
   // a piece reaches the end: reading from the head again would read the
   // rows left behind over and over while their member cannot take them.
-  // They are read again once their member has room (or by the safety net).
+  // They are read again once their member has room; meanwhile the safety
+  // net goes on from the cursor. (A retry falling due still reads from the
+  // head, through the rows left behind: a pass costs a read per 128 of
+  // them, and their member's failing calls make one every deadline.)
+  //
+  // `now` is taken under mu_: a row Send spilled before it was committed
+  // before it, so it is due; a row spilled after changes spilled_.
   std::chrono::steady_clock::time_point last_query{};
   DuePosition after;
   while (true) {
-    absl::Time now = absl::Now();
+    absl::Time now;
     const auto steady_now = std::chrono::steady_clock::now();
     bool query;
     int64_t spilled = 0;
     {
       absl::MutexLock l(&mu_);
+      now = absl::Now();
       if (stopping_) {
         return;
       }
+      auto has_room = [this](const std::string& member) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return queue_.QueuedFor(member) < kMemberQueueMax / 2;
+      };
       bool room = false;  // for a member whose rows were left behind
       for (const std::string& m : left_behind_) {
-        room = room || queue_.QueuedFor(m) < kMemberQueueMax / 2;
+        room = room || has_room(m);
       }
-      const bool from_head = now >= next_retry_ || room ||
-                             steady_now - last_query >= std::chrono::seconds(1);
-      query = queue_.Ready() < kQueueLow && (undispatched_ || from_head);
+      const bool safety_net = steady_now - last_query >= std::chrono::seconds(1);
+      const bool from_head = now >= next_retry_ || room || (safety_net && left_behind_.empty());
+      query = queue_.Ready() < kQueueLow && (undispatched_ || from_head || safety_net);
       if (query && from_head) {
         after = DuePosition();
-        left_behind_.clear();
+        // Members with room are read again now; the others stay left behind.
+        for (auto it = left_behind_.begin(); it != left_behind_.end();) {
+          it = has_room(*it) ? left_behind_.erase(it) : std::next(it);
+        }
       }
       if (query) {
         next_retry_ = absl::InfiniteFuture();
@@ -330,7 +343,9 @@ Store::OutboxUpdate Server::RetryLater(const OutboxRow& row, const absl::Status&
   u = row;
   u.payload.reset();
   u.attempts = attempts;
-  u.reason = std::string(why.message());
+  // Never empty: NextDue tells retries by their reason.
+  u.reason = why.message().empty() ? absl::StatusCodeToString(why.code())
+                                   : std::string(why.message());
   u.updated_at = now;
   u.receipt.clear();
   if (config_.max_attempts() > 0 && attempts >= static_cast<int>(config_.max_attempts())) {

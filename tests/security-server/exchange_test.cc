@@ -2,12 +2,15 @@
 // one Send to two agencies, signed receipts, business statuses back, and
 // delivery that one recipient's outage does not hold back. (edxml_exchange_test
 // follows an edXML decree's statuses 01..06 and a misaddressed one's 02.)
+#include <sqlite3.h>
+
 #include <csignal>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "security-server/message_log.h"
 #include "security-server/trust.h"
 #include "tests/security-server/ss_fixture.h"
 
@@ -170,6 +173,24 @@ TEST_F(ExchangeTest, AHungRecipientDoesNotHoldBackTheOthersAndGetsAllOnceItAnswe
     ASSERT_TRUE(Gateway("quangninh")->ServerStatus(&ctx, ServerStatusRequest(), &qn_status).ok());
   }
   EXPECT_EQ(qn_status.queues().inbox_pending(), static_cast<uint64_t>(kToHung));
+  // Each relayed once: one `sent` record per message and recipient in
+  // vpcp's log (the recipient's inbox would hide a second delivery).
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(absl::StrCat(dir_, "/", vpcp.dir, ".db").c_str(), &db,
+                            SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT count(*), count(DISTINCT message_id || ' ' || peer) "
+                               "FROM message_log WHERE event = ?",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_int(st, 1, static_cast<int>(LogEvent::kSent));
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int64(st, 0), kToHung + 1);
+  EXPECT_EQ(sqlite3_column_int64(st, 1), kToHung + 1);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(ExchangeTest, TrafficContinuesOnTheCachedOcspResponseWhileTheResponderIsDown) {

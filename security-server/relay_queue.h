@@ -46,8 +46,7 @@ class RelayQueue {
   // largest payload of a small row. `call_rows` and `call_bytes`: the rows
   // and payload bytes of one small call, at most (a call takes at least one
   // row).
-  RelayQueue(int small_calls_per_member, uint64_t small_max, size_t call_rows,
-             uint64_t call_bytes);
+  RelayQueue(int small_calls_per_member, uint64_t small_max, size_t call_rows, uint64_t call_bytes);
 
   // Size is the number of rows queued.
   size_t size() const { return size_; }

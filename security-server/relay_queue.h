@@ -19,8 +19,8 @@
 // for as long as the load lasted (ss_bench unpaced, 60 s: accepted 2,105/s,
 // delivered 2,066/s, end-to-end p99 1.85 s); with a full batch ready a
 // second call costs no batching (the call is full either way): delivered
-// as fast as accepted, p99 117-140 ms, and 2,186-2,298 documents/s in 30-s
-// runs. At lower load no batch fills while a call is out, so nothing
+// as fast as accepted, p99 112-125 ms, and 2,177-2,303 documents/s in 30-
+// and 60-s runs (the final code of session 7). At lower load no batch fills while a call is out, so nothing
 // changes there. A member whose server hangs holds one more worker, until
 // the call's deadline.
 //

@@ -49,9 +49,10 @@ void Server::DispatchLoop() {
   // a piece reaches the end: reading from the head again would read the
   // rows left behind over and over while their member cannot take them.
   // They are read again once their member has room; meanwhile the safety
-  // net goes on from the cursor. (A retry falling due still reads from the
-  // head, through the rows left behind: a pass costs a read per 128 of
-  // them, and their member's failing calls make one every deadline.)
+  // net goes on from the cursor. A retry falling due reads from the head
+  // only when it is at or behind the cursor (saved after a read passed its
+  // time, while its row was still in flight): such a pass reads through
+  // the rows left behind, a read per 128 of them.
   //
   // `now` is taken under mu_: a row Send spilled before it was committed
   // before it, so it is due; a row spilled after changes spilled_.
@@ -76,8 +77,13 @@ void Server::DispatchLoop() {
         room = room || has_room(m);
       }
       const bool safety_net = steady_now - last_query >= std::chrono::seconds(1);
-      const bool from_head = now >= next_retry_ || room || (safety_net && left_behind_.empty());
-      query = queue_.Ready() < kQueueLow && (undispatched_ || from_head || safety_net);
+      // A retry falling due at or behind the cursor needs a read from the
+      // head; one ahead of it comes in due order from the cursor.
+      const bool retry_due = now >= next_retry_;
+      const bool retry_behind =
+          retry_due && absl::ToUnixMicros(next_retry_) <= after.next_attempt_us;
+      const bool from_head = retry_behind || room || (safety_net && left_behind_.empty());
+      query = queue_.Ready() < kQueueLow && (undispatched_ || from_head || safety_net || retry_due);
       if (query && from_head) {
         after = DuePosition();
         // Members with room are read again now; the others stay left behind.

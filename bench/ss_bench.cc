@@ -89,22 +89,12 @@ class SsBench : public SecurityServerFixture {
 
   // Signing is the server's batch-signature counters (ServerStatus).
   ServerStatusResponse::Signing Signing(const std::string& key) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    ServerStatusResponse resp;
-    grpc::Status s = Gateway(key)->ServerStatus(&ctx, ServerStatusRequest(), &resp);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return resp.signing();
+    absl::StatusOr<ServerStatusResponse> s = ServerStatusOf(key);
+    EXPECT_TRUE(s.ok()) << s.status();
+    return s.ok() ? s->signing() : ServerStatusResponse::Signing();
   }
 
-  SendRequest Header(const std::string& ref) {
-    SendRequest h;
-    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_[from_].subsystem);
-    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_[to_].subsystem);
-    h.mutable_header()->set_content_type("application/octet-stream");
-    h.mutable_header()->set_dms_reference(ref);
-    return h;
-  }
+  SendRequest Header(const std::string& ref) { return SendHeader(from_, to_, ref); }
 };
 
 // Sender is one DMS sender of the asynchronous client, and the tag of its

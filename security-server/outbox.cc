@@ -127,7 +127,7 @@ void Server::DispatchLoop() {
       if (!due.ok() || due->size() >= static_cast<size_t>(kLimit)) {
         // More (or unknown): read on at once while the queue is low (a
         // member whose calls hang finishes none, so no worker would wake
-        // us, and the safety net would start again from the head).
+        // us).
         undispatched_ = true;
         wake_ = wake_ || due.ok();
       } else {

@@ -296,10 +296,10 @@ class Server : public SecurityServer {
   // finished meanwhile: the read may hold them as they were before, and must
   // not queue them again.
   bool reading_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::pair<std::string, std::string>> finished_during_read_ ABSL_GUARDED_BY(mu_);
   // Members whose rows the dispatcher left in the store (their queue was
   // full): it reads from the head again once one of them has room.
   std::set<std::string> left_behind_ ABSL_GUARDED_BY(mu_);
-  std::set<std::pair<std::string, std::string>> finished_during_read_ ABSL_GUARDED_BY(mu_);
   RelayQueue queue_ ABSL_GUARDED_BY(mu_){1, Spool::kInlineMax, kRelayBatchMax, kRelayBatchBytes};
   std::set<std::pair<std::string, std::string>> inflight_ ABSL_GUARDED_BY(mu_);
   int64_t inbox_generation_ ABSL_GUARDED_BY(mu_) = 0;

@@ -46,7 +46,8 @@ TEST_F(CrashTest, EveryAcceptedDocumentIsDeliveredExactlyOnceAfterKillNineOfEith
         // once, which the count below allows for.
         absl::Time deadline = absl::Now() + absl::Seconds(30);
         while (absl::Now() < deadline) {
-          absl::StatusOr<std::string> id = SendOne(stub.get(), "vpcp", "mic", absl::StrCat("payload of ", ref), ref);
+          absl::StatusOr<std::string> id =
+              SendOne(stub.get(), "vpcp", "mic", absl::StrCat("payload of ", ref), ref);
           if (!id.ok() && failures.fetch_add(1) % 500 < 3) {
             std::fprintf(stderr, "%.1f send %s: %s\n", absl::ToDoubleSeconds(absl::Now() - t0), ref.c_str(), id.status().ToString().c_str());
           }

@@ -228,6 +228,18 @@ class SecurityServerFixture : public ::testing::Test {
         grpc::CreateCustomChannel(a.gateway(), grpc::SslCredentials(o), args));
   }
 
+  // SendHeader is the first message of a Send of an octet stream from
+  // agency `from`'s subsystem to agency `to`'s.
+  SendRequest SendHeader(const std::string& from, const std::string& to,
+                         const std::string& reference) {
+    SendRequest h;
+    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_[from].subsystem);
+    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_[to].subsystem);
+    h.mutable_header()->set_content_type("application/octet-stream");
+    h.mutable_header()->set_dms_reference(reference);
+    return h;
+  }
+
   // SendOne sends `payload` from agency `from`'s subsystem to agency `to`'s
   // through `stub` (a Gateway of `from`); the message id, or the error.
   absl::StatusOr<std::string> SendOne(AgencyGateway::Stub* stub, const std::string& from,
@@ -237,11 +249,7 @@ class SecurityServerFixture : public ::testing::Test {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     SendResponse resp;
     auto w = stub->Send(&ctx, &resp);
-    SendRequest h;
-    *h.mutable_header()->mutable_sender() = *ParseSubsystemId(agencies_[from].subsystem);
-    *h.mutable_header()->add_recipients() = *ParseSubsystemId(agencies_[to].subsystem);
-    h.mutable_header()->set_content_type("application/octet-stream");
-    h.mutable_header()->set_dms_reference(reference);
+    SendRequest h = SendHeader(from, to, reference);
     SendRequest c;
     c.set_chunk(payload);
     if (w->Write(h) && w->Write(c)) {
@@ -252,6 +260,18 @@ class SecurityServerFixture : public ::testing::Test {
       return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
     }
     return resp.message_id();
+  }
+
+  // ServerStatusOf asks agency `key`'s server for its ServerStatus.
+  absl::StatusOr<ServerStatusResponse> ServerStatusOf(const std::string& key) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ServerStatusResponse resp;
+    grpc::Status s = Gateway(key)->ServerStatus(&ctx, ServerStatusRequest(), &resp);
+    if (!s.ok()) {
+      return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    }
+    return resp;
   }
 
   // Axis runs the CLI as agency `key`'s DMS.
